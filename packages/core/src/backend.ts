@@ -1,0 +1,122 @@
+import * as tf from '@tensorflow/tfjs';
+
+/* Backend selection (DESIGN §7). tfjs-node(-gpu) are optional and only ever loaded dynamically. */
+
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+export interface BackendSelection {
+  /** The active tfjs backend name: 'tensorflow', 'wasm' or 'cpu'. */
+  readonly name: string;
+  readonly requested: BackendChoice;
+  /** The package that provided it, when one was loaded. */
+  readonly package?: string;
+  /** Backends tried before this one, and why each was passed over. */
+  readonly skipped: { backend: string; reason: string }[];
+}
+
+// Held in a variable so that bundlers and tsc do not try to resolve optional packages.
+async function importOptional(specifier: string): Promise<void> {
+  await import(/* @vite-ignore */ specifier);
+}
+
+function reason(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0]!.slice(0, 200);
+}
+
+async function tryTensorflow(): Promise<{ ok: true; pkg: string } | { ok: false; reason: string }> {
+  const reasons: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await importOptional(pkg);
+      if (await tf.setBackend('tensorflow')) return { ok: true, pkg };
+      reasons.push(`${pkg} loaded but the 'tensorflow' backend did not initialize`);
+    } catch (e) {
+      reasons.push(`${pkg}: ${reason(e)}`);
+    }
+  }
+  return { ok: false, reason: reasons.join('; ') };
+}
+
+async function tryWasm(): Promise<{ ok: true; pkg: string } | { ok: false; reason: string }> {
+  const pkg = '@tensorflow/tfjs-backend-wasm';
+  try {
+    await importOptional(pkg);
+    if (await tf.setBackend('wasm')) {
+      installFastMatMulGradient();
+      return { ok: true, pkg };
+    }
+    return { ok: false, reason: `${pkg} loaded but the 'wasm' backend did not initialize` };
+  } catch (e) {
+    return { ok: false, reason: `${pkg}: ${reason(e)}` };
+  }
+}
+
+/**
+ * Select and initialize a backend. `auto` tries tensorflow (tfjs-node-gpu, then tfjs-node), then
+ * wasm, then cpu; an explicit choice that cannot be had is an error that says why.
+ */
+export async function selectBackend(requested: BackendChoice = 'auto', log?: (line: string) => void): Promise<BackendSelection> {
+  if (!BACKEND_CHOICES.includes(requested)) {
+    throw new Error(`backend: unknown backend '${String(requested)}'; allowed: ${BACKEND_CHOICES.join(', ')}`);
+  }
+  const skipped: { backend: string; reason: string }[] = [];
+  let selection: BackendSelection | undefined;
+  if (requested === 'tensorflow' || requested === 'auto') {
+    const r = await tryTensorflow();
+    if (r.ok) selection = { name: 'tensorflow', requested, package: r.pkg, skipped };
+    else if (requested === 'tensorflow') {
+      throw new Error(`backend 'tensorflow' is not available (${r.reason}); install @tensorflow/tfjs-node or -node-gpu, or use backend=wasm`);
+    } else skipped.push({ backend: 'tensorflow', reason: 'not installed (optional: @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node)' });
+  }
+  if (!selection && (requested === 'wasm' || requested === 'auto')) {
+    const r = await tryWasm();
+    if (r.ok) selection = { name: 'wasm', requested, package: r.pkg, skipped };
+    else if (requested === 'wasm') throw new Error(`backend 'wasm' is not available: ${r.reason}`);
+    else skipped.push({ backend: 'wasm', reason: r.reason });
+  }
+  if (!selection) {
+    if (!(await tf.setBackend('cpu'))) throw new Error("backend 'cpu' failed to initialize");
+    selection = { name: 'cpu', requested, package: '@tensorflow/tfjs', skipped };
+  }
+  await tf.ready();
+  log?.(
+    `backend: ${selection.name}${selection.package ? ` (${selection.package})` : ''}` +
+      (skipped.length ? `; skipped ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}` : ''),
+  );
+  return selection;
+}
+
+let fastMatMulInstalled = false;
+
+/**
+ * tfjs-wasm runs matMul with transposeA or transposeB about ten times slower than a plain matMul
+ * (DESIGN §7), and the stock gradient of matMul uses exactly those forms. This replaces the
+ * gradient of BatchMatMul, for rank-2 operands, with an explicit transpose followed by a plain
+ * matMul: the same value, computed by the fast kernel. Higher ranks keep the stock gradient.
+ * The gradient thunks stay lazy, so no gradient is computed for an input that needs none (data).
+ */
+export function installFastMatMulGradient(): void {
+  if (fastMatMulInstalled) return;
+  const stock = tf.getGradient('BatchMatMul');
+  if (!stock) return;
+  const mm = (a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor =>
+    tf.matMul(ta ? tf.transpose(a) : a, tb ? tf.transpose(b) : b);
+  tf.registerGradient({
+    kernelName: 'BatchMatMul',
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, saved, attrs) => {
+      const [a, b] = saved as [tf.Tensor, tf.Tensor];
+      const g = dy as tf.Tensor;
+      if (a.rank !== 2 || b.rank !== 2) return stock.gradFunc(dy, saved, attrs);
+      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      // The four cases of d(op(A) op(B)), as in the stock gradient, with transposes made explicit.
+      if (!transposeA && !transposeB) return { a: () => mm(g, b, false, true), b: () => mm(a, g, true, false) };
+      if (!transposeA && transposeB) return { a: () => mm(g, b, false, false), b: () => mm(g, a, true, false) };
+      if (transposeA && !transposeB) return { a: () => mm(b, g, false, true), b: () => mm(a, g, false, false) };
+      return { a: () => mm(b, g, true, true), b: () => mm(g, a, true, true) };
+    },
+  });
+  fastMatMulInstalled = true;
+}

@@ -1,0 +1,166 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Distribution } from './distribution.js';
+import type { RandomStream, RandomStreams } from './random.js';
+
+/* The contracts every component implements (DESIGN §3). Shapes are per example unless noted. */
+
+/** Something that owns trainable variables; it is their only owner and disposes them. */
+export interface Owner {
+  readonly variables: tf.Variable[];
+  dispose(): void;
+}
+
+export interface LatentSpec {
+  /** Number of latent dimensions. */
+  readonly dim: number;
+}
+
+export interface Prior extends Owner {
+  /** p(z) for `batch` examples: batch shape [batch], event shape [latentDim]. */
+  distribution(batch: number): Distribution;
+}
+
+export interface PosteriorFamily extends Owner {
+  /** Whether `distribution(...).rsample` exists (pathwise gradients). */
+  readonly reparameterized: boolean;
+  /** What the encoder must emit per example, e.g. [2 * latentDim] for mean and log-scale. */
+  paramShape(latent: LatentSpec): number[];
+  /** q(z | x) from the encoder output: params [batch, ...paramShape]. */
+  distribution(params: tf.Tensor): Distribution;
+}
+
+export interface Likelihood extends Owner {
+  /** Whether the distribution is over discrete values (then bits/dim are meaningful). */
+  readonly discrete: boolean;
+  /** What the decoder must emit per example for data of shape `dataShape`. */
+  paramShape(dataShape: number[]): number[];
+  /** p(x | z) from the decoder output: params [batch, ...paramShape]; event shape = dataShape. */
+  distribution(params: tf.Tensor): Distribution;
+}
+
+export interface Encoder extends Owner {
+  /** x: [batch, ...inputShape] -> [batch, ...outputShape]. */
+  apply(x: tf.Tensor, cond?: tf.Tensor): tf.Tensor;
+}
+
+export interface Decoder extends Owner {
+  /** z: [batch, latentDim] -> [batch, ...outputShape]. */
+  apply(z: tf.Tensor, cond?: tf.Tensor): tf.Tensor;
+}
+
+/** One forward pass, recorded so that any objective can read what it needs. */
+export interface Forward {
+  readonly x: tf.Tensor;
+  readonly cond?: tf.Tensor;
+  /** Encoder output. */
+  readonly qParams: tf.Tensor;
+  readonly q: Distribution;
+  /** One sample z ~ q (reparameterized when the family allows it). */
+  readonly z: tf.Tensor;
+  /** Decoder output at z. */
+  readonly pParams: tf.Tensor;
+  readonly px: Distribution;
+  readonly prior: Distribution;
+  /** p(x | z) at other samples, for objectives that draw more than one (IWAE). */
+  decode(z: tf.Tensor): Distribution;
+  readonly extras: Record<string, tf.Tensor>;
+}
+
+export interface StepContext {
+  readonly step: number;
+  readonly epoch: number;
+  readonly training: boolean;
+  /** The run's reparameterization-noise stream. */
+  readonly noise: RandomStream;
+}
+
+export interface LossResult {
+  /** The quantity minimized: nats per example, averaged over the batch. */
+  loss: tf.Scalar;
+  /** Named terms, each averaged over the batch, in nats per example. */
+  terms: Record<string, tf.Scalar>;
+}
+
+export interface Objective {
+  readonly name: string;
+  /** Rejected at config time when paired with a posterior without rsample. */
+  readonly needsReparameterization: boolean;
+  loss(fwd: Forward, ctx: StepContext): LossResult;
+  /** Says how each term is computed (e.g. "kl: analytic (Normal ‖ Normal)"), after a first loss. */
+  describe?(): string[];
+}
+
+/** One split of a dataset held in memory, examples flattened row-major. */
+export interface DataSplit {
+  readonly size: number;
+  /** [size * prod(shape)] values. */
+  readonly x: Float32Array;
+  readonly labels?: Int32Array;
+}
+
+export interface Dataset {
+  readonly name: string;
+  /** Shape of one example, e.g. [28, 28, 1]. */
+  readonly shape: number[];
+  /** Number of distinct values per dimension when the data is discrete (256 for 8-bit), else null. */
+  readonly levels: number | null;
+  readonly train: DataSplit;
+  readonly test: DataSplit;
+  /**
+   * Turns a batch of stored values into model inputs, e.g. dynamic binarization draws Bernoulli
+   * samples here. Identity when absent.
+   */
+  transform?(x: tf.Tensor, rng: RandomStream, training: boolean): tf.Tensor;
+}
+
+/* Build contexts, one per component kind. */
+
+export interface BaseContext {
+  readonly streams: RandomStreams;
+  /** Directory relative paths in options are resolved against. */
+  readonly cwd: string;
+}
+export interface PriorContext extends BaseContext {
+  readonly latentDim: number;
+  readonly dataShape: number[];
+}
+export interface PosteriorContext extends BaseContext {
+  readonly latentDim: number;
+}
+export interface LikelihoodContext extends BaseContext {
+  readonly dataShape: number[];
+}
+export interface EncoderContext extends BaseContext {
+  readonly inputShape: number[];
+  readonly outputShape: number[];
+}
+export interface DecoderContext extends BaseContext {
+  readonly latentDim: number;
+  readonly outputShape: number[];
+}
+export type ObjectiveContext = BaseContext;
+export type DataContext = BaseContext;
+export type OptimizerContext = BaseContext;
+
+/** Kind -> (context, instance). Extend by declaration merging to add a kind. */
+export interface ComponentKinds {
+  prior: { context: PriorContext; instance: Prior };
+  posterior: { context: PosteriorContext; instance: PosteriorFamily };
+  likelihood: { context: LikelihoodContext; instance: Likelihood };
+  encoder: { context: EncoderContext; instance: Encoder };
+  decoder: { context: DecoderContext; instance: Decoder };
+  objective: { context: ObjectiveContext; instance: Objective };
+  data: { context: DataContext; instance: Dataset | Promise<Dataset> };
+  optimizer: { context: OptimizerContext; instance: tf.Optimizer };
+}
+export type ComponentKind = keyof ComponentKinds;
+export const COMPONENT_KINDS: readonly ComponentKind[] = [
+  'data',
+  'encoder',
+  'decoder',
+  'prior',
+  'posterior',
+  'likelihood',
+  'objective',
+  'optimizer',
+];

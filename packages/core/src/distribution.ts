@@ -1,0 +1,23 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { RandomStream } from './random.js';
+
+/**
+ * A batch of distributions: the leading axes are the batch shape, the rest the event shape.
+ * `logProb` sums over the event, so its result has the batch shape; units are nats.
+ */
+export interface Distribution {
+  readonly batchShape: number[];
+  readonly eventShape: number[];
+  /** A sample with no gradient path to the parameters. Shape batchShape ++ eventShape. */
+  sample(rng: RandomStream): tf.Tensor;
+  /** A reparameterized (pathwise) sample, when the family has one. */
+  rsample?(rng: RandomStream): tf.Tensor;
+  logProb(x: tf.Tensor): tf.Tensor;
+  entropy?(): tf.Tensor;
+  mean?(): tf.Tensor;
+  mode?(): tf.Tensor;
+}
+
+/** A class whose instances are distributions, as used as a key of the KL registry. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type DistributionClass = abstract new (...args: any[]) => Distribution;

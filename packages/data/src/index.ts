@@ -1,0 +1,19 @@
+export { DataFormatError, DatasetNotFoundError } from './errors.js';
+export { parseIdx, readIdxFile, isGzip, type IdxArray, type IdxFile } from './idx.js';
+export { loadMnist, defaultMnistFolder, MNIST_FILES, type MnistOptions } from './mnist.js';
+export { makeSynthetic, SYNTHETIC_PATTERNS, type SyntheticOptions } from './synthetic.js';
+export { takeFirst, limitDataset } from './subset.js';
+export {
+  epochPermutation,
+  numBatches,
+  batchIndices,
+  gatherBatch,
+  evalBatches,
+  EpochBatcher,
+  type Batch,
+  type EvalRange,
+  type DataCursor,
+  type EpochBatcherOptions,
+  type EpochBatch,
+} from './batches.js';
+export { components, mnistComponent, syntheticComponent } from './components.js';

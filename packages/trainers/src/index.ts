@@ -1,0 +1,19 @@
+import { adam, rmsprop, sgd } from './optimizers.js';
+
+export { type TrainState, type CheckpointParts, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+export { adam, rmsprop, sgd } from './optimizers.js';
+export {
+  type MetricsRecord,
+  type StepInfo,
+  type TrainArgs,
+  type TrainResult,
+  type TrainerOptions,
+  evaluate,
+  initialState,
+  train,
+  trainStep,
+  trainerSchema,
+} from './trainer.js';
+
+/** Every optimizer in this package, for `registry.use(...)`. */
+export const components = [adam, sgd, rmsprop];

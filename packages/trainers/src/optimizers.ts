@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs';
+import { defineComponent } from '@vaelab/core';
+import { z } from 'zod';
+
+const lr = z.number().positive().default(1e-3).describe('learning rate');
+
+export const adam = defineComponent({
+  kind: 'optimizer',
+  name: 'adam',
+  description: 'Adam (Kingma & Ba 2015). epsilon defaults to 1e-8, as in PyTorch and the paper.',
+  schema: z.object({
+    lr,
+    beta1: z.number().min(0).lt(1).default(0.9).describe('decay of the first-moment estimate'),
+    beta2: z.number().min(0).lt(1).default(0.999).describe('decay of the second-moment estimate'),
+    epsilon: z.number().positive().default(1e-8).describe('added to the denominator'),
+  }),
+  create: (o) => tf.train.adam(o.lr, o.beta1, o.beta2, o.epsilon),
+});
+
+export const sgd = defineComponent({
+  kind: 'optimizer',
+  name: 'sgd',
+  description: 'Stochastic gradient descent, with optional (heavy-ball or Nesterov) momentum.',
+  schema: z.object({
+    lr: z.number().positive().default(1e-2).describe('learning rate'),
+    momentum: z.number().min(0).lt(1).default(0).describe('momentum; 0 for plain SGD'),
+    nesterov: z.boolean().default(false).describe('Nesterov momentum'),
+  }),
+  create: (o) => (o.momentum > 0 ? tf.train.momentum(o.lr, o.momentum, o.nesterov) : tf.train.sgd(o.lr)),
+});
+
+export const rmsprop = defineComponent({
+  kind: 'optimizer',
+  name: 'rmsprop',
+  description: 'RMSProp (Tieleman & Hinton 2012).',
+  schema: z.object({
+    lr,
+    decay: z.number().min(0).lt(1).default(0.9).describe('decay of the squared-gradient average'),
+    momentum: z.number().min(0).lt(1).default(0).describe('momentum'),
+    epsilon: z.number().positive().default(1e-8).describe('added to the denominator'),
+  }),
+  create: (o) => tf.train.rmsprop(o.lr, o.decay, o.momentum, o.epsilon),
+});

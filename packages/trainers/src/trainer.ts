@@ -1,0 +1,224 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  type Dataset,
+  type DataSplit,
+  NonFiniteLossError,
+  type Objective,
+  type RandomStream,
+  type RandomStreams,
+} from '@vaelab/core';
+import { epochPermutation, gatherBatch, numBatches } from '@vaelab/data';
+import type { VaeModel } from '@vaelab/objectives';
+import { z } from 'zod';
+import type { TrainState } from './checkpoint.js';
+
+export const trainerSchema = z
+  .object({
+    epochs: z.number().int().min(1).default(10).describe('passes over the training split'),
+    batch_size: z.number().int().min(1).default(128).describe('examples per optimizer step'),
+    eval_batch_size: z.number().int().min(1).default(1000).describe('examples per evaluation batch'),
+    drop_last: z.boolean().default(false).describe('drop the last, smaller batch of each epoch'),
+    clip_norm: z.number().positive().nullable().default(null).describe('clip gradients to this global norm; null for none'),
+    optimizer: z
+      .looseObject({ name: z.string() })
+      .default({ name: 'adam' })
+      .describe('optimizer component: { name, ...options }'),
+  })
+  .strict();
+export type TrainerOptions = z.output<typeof trainerSchema>;
+
+/** One line of metrics.jsonl. Terms are nats per example. */
+export interface MetricsRecord {
+  step: number;
+  epoch: number;
+  split: 'train' | 'test';
+  loss: number;
+  [term: string]: number | string;
+}
+
+export interface StepInfo {
+  step: number;
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+}
+
+export interface TrainArgs {
+  model: VaeModel;
+  objective: Objective;
+  optimizer: tf.Optimizer;
+  dataset: Dataset;
+  streams: RandomStreams;
+  options: TrainerOptions;
+  /** State to resume from (as restored from a checkpoint); a fresh run starts at zero. */
+  state?: TrainState;
+  /** Persist a checkpoint of the current state: at each epoch's end, on interrupt and on NaN. */
+  checkpoint?: (state: TrainState, reason: 'epoch' | 'interrupt' | 'non-finite') => Promise<void>;
+  onStep?: (info: StepInfo) => void;
+  onMetrics?: (record: MetricsRecord) => void;
+  /** Polled after each step; true stops training after a checkpoint. */
+  shouldStop?: () => boolean;
+}
+
+export interface TrainResult {
+  state: TrainState;
+  interrupted: boolean;
+  /** The last test-split evaluation, when one ran. */
+  lastTest?: MetricsRecord;
+}
+
+export function initialState(): TrainState {
+  return { epoch: 0, batch: 0, step: 0, epochSums: {}, epochCount: 0 };
+}
+
+function finiteCheck(step: number, names: string[], values: ArrayLike<number>): void {
+  const bad = names.filter((_, i) => !Number.isFinite(values[i]!));
+  if (bad.length === 0) return;
+  const detail = bad.map((n) => `${n} = ${values[names.indexOf(n)]}`).join(', ');
+  const culprit = bad.filter((n) => n !== 'loss');
+  throw new NonFiniteLossError(
+    step,
+    bad,
+    `${culprit.length ? `term ${culprit.join(', ')} went non-finite` : 'the loss went non-finite'} (${detail}); the update was not applied and the last good state was checkpointed`,
+  );
+}
+
+/** Scale gradients so that their global L2 norm is at most `maxNorm` (Pascanu et al. 2013). */
+function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
+  return tf.tidy(() => {
+    const sq = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+    const norm = tf.sqrt(tf.addN(sq));
+    const scale = tf.div(maxNorm, tf.maximum(norm, maxNorm));
+    return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]));
+  });
+}
+
+/** One optimizer step on a batch. Returns [loss, ...terms] as numbers. Leaves no tensors behind. */
+export function trainStep(
+  args: Pick<TrainArgs, 'model' | 'objective' | 'optimizer' | 'options'>,
+  x: tf.Tensor,
+  noise: RandomStream,
+  at: { step: number; epoch: number },
+): { names: string[]; values: Float32Array } {
+  const vars = args.model.variables;
+  let names: string[] = [];
+  let kept: tf.Tensor[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const fwd = args.model.forward(x, noise);
+    const r = args.objective.loss(fwd, { step: at.step, epoch: at.epoch, training: true, noise });
+    names = ['loss', ...Object.keys(r.terms)];
+    kept = Object.values(r.terms).map((t) => tf.keep(t));
+    return r.loss;
+  }, vars);
+  const packed = tf.stack([value, ...kept]);
+  const values = packed.dataSync() as Float32Array;
+  packed.dispose();
+  value.dispose();
+  for (const t of kept) t.dispose();
+  try {
+    finiteCheck(at.step, names, values);
+    if (args.options.clip_norm !== null) {
+      const clipped = clipByGlobalNorm(grads, args.options.clip_norm);
+      args.optimizer.applyGradients(clipped);
+      tf.dispose(clipped);
+    } else {
+      args.optimizer.applyGradients(grads);
+    }
+  } finally {
+    tf.dispose(grads);
+  }
+  return { names, values };
+}
+
+/**
+ * Average loss and terms over a split, in order, with the 'eval' noise stream. Weighted by batch
+ * size, so the result is nats per example over the whole split.
+ */
+export function evaluate(
+  model: VaeModel,
+  objective: Objective,
+  dataset: Dataset,
+  split: DataSplit,
+  batchSize: number,
+  noise: RandomStream,
+  at: { step: number; epoch: number },
+): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (let start = 0; start < split.size; start += batchSize) {
+    const n = Math.min(batchSize, split.size - start);
+    const indices = Array.from({ length: n }, (_, i) => start + i);
+    const values = tf.tidy(() => {
+      const { x: raw } = gatherBatch(split, dataset.shape, indices);
+      const x = dataset.transform ? dataset.transform(raw, noise, false) : raw;
+      const r = objective.loss(model.forward(x, noise), { step: at.step, epoch: at.epoch, training: false, noise });
+      const names = ['loss', ...Object.keys(r.terms)];
+      return { names, packed: tf.stack([r.loss, ...Object.values(r.terms)]) };
+    });
+    const data = values.packed.dataSync();
+    values.packed.dispose();
+    values.names.forEach((name, i) => (sums[name] = (sums[name] ?? 0) + data[i]! * n));
+  }
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / split.size]));
+}
+
+/**
+ * The training loop: epochs of seeded shuffled batches, an evaluation on the test split after
+ * each epoch, a checkpoint after each epoch. Exact resume: the batch order of epoch e depends only
+ * on (seed, e), and the random streams, optimizer slots and epoch accumulators are in the state.
+ */
+export async function train(args: TrainArgs): Promise<TrainResult> {
+  const { model, objective, dataset, streams, options } = args;
+  const state: TrainState = args.state ? structuredClone(args.state) : initialState();
+  const noise = streams.stream('noise');
+  const dataNoise = streams.stream('data/transform');
+  const evalNoise = streams.stream('eval');
+  const batches = numBatches(dataset.train.size, options.batch_size, options.drop_last);
+  let lastTest: MetricsRecord | undefined;
+
+  while (state.epoch < options.epochs) {
+    const order = epochPermutation(dataset.train.size, streams.seed, state.epoch);
+    while (state.batch < batches) {
+      const start = state.batch * options.batch_size;
+      const indices = order.subarray(start, Math.min(start + options.batch_size, dataset.train.size));
+      const x = tf.tidy(() => {
+        const { x: raw } = gatherBatch(dataset.train, dataset.shape, indices);
+        return dataset.transform ? dataset.transform(raw, dataNoise, true) : raw;
+      });
+      let result: { names: string[]; values: Float32Array };
+      try {
+        result = trainStep(args, x, noise, { step: state.step, epoch: state.epoch });
+      } catch (e) {
+        if (e instanceof NonFiniteLossError) await args.checkpoint?.(structuredClone(state), 'non-finite');
+        throw e;
+      } finally {
+        x.dispose();
+      }
+      result.names.forEach((name, i) => {
+        state.epochSums[name] = (state.epochSums[name] ?? 0) + result.values[i]! * indices.length;
+      });
+      state.epochCount += indices.length;
+      state.step += 1;
+      state.batch += 1;
+      args.onStep?.({ step: state.step, epoch: state.epoch, batch: state.batch, batches, loss: result.values[0]! });
+      if (args.shouldStop?.() && state.batch < batches) {
+        await args.checkpoint?.(structuredClone(state), 'interrupt');
+        return lastTest ? { state, interrupted: true, lastTest } : { state, interrupted: true };
+      }
+    }
+    const trainAvg = Object.fromEntries(Object.entries(state.epochSums).map(([k, v]) => [k, v / state.epochCount]));
+    args.onMetrics?.({ step: state.step, epoch: state.epoch + 1, split: 'train', loss: trainAvg.loss!, ...trainAvg });
+    const test = evaluate(model, objective, dataset, dataset.test, options.eval_batch_size, evalNoise, state);
+    lastTest = { step: state.step, epoch: state.epoch + 1, split: 'test', loss: test.loss!, ...test };
+    args.onMetrics?.(lastTest);
+    state.epoch += 1;
+    state.batch = 0;
+    state.epochSums = {};
+    state.epochCount = 0;
+    await args.checkpoint?.(structuredClone(state), 'epoch');
+    if (args.shouldStop?.() && state.epoch < options.epochs) {
+      return { state, interrupted: true, lastTest };
+    }
+  }
+  return lastTest ? { state, interrupted: false, lastTest } : { state, interrupted: false };
+}
