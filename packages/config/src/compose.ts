@@ -412,7 +412,20 @@ export function composeConfig(opts: ComposeOptions): ComposedConfig {
       setOwn(config, c.pkg, mergeConfig(hasOwn(config, c.pkg) ? config[c.pkg] : undefined, c.content));
     }
   }
-  for (const o of valueOverrides) applyOverride(config, o);
+  for (const o of valueOverrides) {
+    try {
+      applyOverride(config, o);
+    } catch (e) {
+      // A one-word key that is neither a config key nor a group folder: say both.
+      if (e instanceof ConfigError && o.path.length === 1 && o.kind !== 'add' && !hasOwn(config, o.key)) {
+        throw new ConfigError(
+          `${e.reason} (${o.key} is not a config group either; groups: ${listOrNone(listGroups(configDir))})`,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+  }
   config = resolveInterpolations(config);
 
   return {

@@ -1,0 +1,104 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  type ComponentKind,
+  type ComponentRegistry,
+  ComponentConfigError,
+  type Dataset,
+  type Objective,
+  RandomStreams,
+  type BackendSelection,
+  selectBackend,
+} from '@vaelab/core';
+import { validate } from '@vaelab/config';
+import { VaeModel } from '@vaelab/objectives';
+import { type RunConfig, runConfigSchema } from './schema.js';
+
+export interface Experiment {
+  config: RunConfig;
+  backend: BackendSelection;
+  streams: RandomStreams;
+  dataset: Dataset;
+  model: VaeModel;
+  objective: Objective;
+  optimizer: tf.Optimizer;
+  dispose(): void;
+}
+
+const COMPONENT_PATHS: [ComponentKind, keyof RunConfig | 'trainer.optimizer'][] = [
+  ['data', 'data'],
+  ['encoder', 'encoder'],
+  ['decoder', 'decoder'],
+  ['prior', 'prior'],
+  ['posterior', 'posterior'],
+  ['likelihood', 'likelihood'],
+  ['objective', 'objective'],
+  ['optimizer', 'trainer.optimizer'],
+];
+
+/**
+ * Check a resolved config completely — its own schema and every component's options — without
+ * creating anything, so that bad input fails before a run folder exists.
+ */
+export function checkConfig(raw: unknown, registry: ComponentRegistry, file?: string): RunConfig {
+  const config = validate(runConfigSchema, raw, file ? { file } : {});
+  for (const [kind, path] of COMPONENT_PATHS) {
+    const block = path === 'trainer.optimizer' ? config.trainer.optimizer : config[path];
+    registry.resolve(kind, block, path);
+  }
+  return config;
+}
+
+/**
+ * Select the backend and create every component from a checked config. The encoder's output and
+ * the decoder's output are sized from what the posterior and the likelihood say they need.
+ */
+export async function buildExperiment(
+  config: RunConfig,
+  registry: ComponentRegistry,
+  cwd: string,
+  log: (line: string) => void,
+): Promise<Experiment> {
+  const backend = await selectBackend(config.backend, log);
+  const streams = new RandomStreams(config.seed);
+  const base = { streams, cwd };
+  const dataset = await registry.build('data', config.data, base, 'data');
+  const dataShape = dataset.shape;
+  const latentDim = config.latent_dim;
+  const posterior = registry.build('posterior', config.posterior, { ...base, latentDim }, 'posterior');
+  const likelihood = registry.build('likelihood', config.likelihood, { ...base, dataShape }, 'likelihood');
+  const objective = registry.build('objective', config.objective, base, 'objective');
+  if (objective.needsReparameterization && !posterior.reparameterized) {
+    throw new ComponentConfigError(
+      `objective '${config.objective.name}' needs reparameterized samples, but posterior '${config.posterior.name}' has none`,
+      'objective',
+    );
+  }
+  const encoder = registry.build(
+    'encoder',
+    config.encoder,
+    { ...base, inputShape: dataShape, outputShape: posterior.paramShape({ dim: latentDim }) },
+    'encoder',
+  );
+  const decoder = registry.build(
+    'decoder',
+    config.decoder,
+    { ...base, latentDim, outputShape: likelihood.paramShape(dataShape) },
+    'decoder',
+  );
+  const prior = registry.build('prior', config.prior, { ...base, latentDim, dataShape }, 'prior');
+  const model = new VaeModel({ encoder, posterior, decoder, likelihood, prior, latentDim, dataShape });
+  const optimizer = registry.build('optimizer', config.trainer.optimizer, base, 'trainer.optimizer');
+  return {
+    config,
+    backend,
+    streams,
+    dataset,
+    model,
+    objective,
+    optimizer,
+    dispose() {
+      model.dispose();
+      optimizer.dispose();
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { type BackendSelection, type ComponentRegistry, NonFiniteLossError } from '@vaelab/core';
+import { type MetricsRecord, type TrainState, hasCheckpoint, loadCheckpoint, saveCheckpoint, train } from '@vaelab/trainers';
+import { buildExperiment } from './build.js';
+import type { Io } from './io.js';
+import { RUN_FILES, appendMetrics, truncateMetrics, writeJson } from './run-folder.js';
+import type { RunConfig } from './schema.js';
+
+export interface ExecuteOptions {
+  config: RunConfig;
+  registry: ComponentRegistry;
+  /** The run folder, or a function that creates it once the components exist (bad input first). */
+  runDir: string | ((backend: BackendSelection) => string);
+  /** Resolve relative paths in component options against this folder. */
+  root: string;
+  io: Io;
+  /** Continue from the run folder's checkpoint. */
+  resume?: boolean;
+}
+
+export interface ExecuteResult {
+  runDir: string;
+  status: 'completed' | 'interrupted' | 'non-finite';
+  summary: Record<string, unknown>;
+}
+
+function fmt(x: number | undefined): string {
+  return x === undefined ? '—' : x.toFixed(2);
+}
+
+/**
+ * Train one run into its folder: build the components, restore the checkpoint when resuming,
+ * train with a checkpoint per epoch, on Ctrl-C and on a non-finite loss, and write summary.json.
+ */
+export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
+  const { config, io } = opts;
+  const exp = await buildExperiment(config, opts.registry, opts.root, (l) => io.out(l));
+  try {
+    const runDir = typeof opts.runDir === 'string' ? opts.runDir : opts.runDir(exp.backend);
+    const ckptDir = join(runDir, RUN_FILES.checkpoint);
+    const parts = { variables: exp.model.namedVariables(), optimizer: exp.optimizer, streams: exp.streams };
+    let state: TrainState | undefined;
+    if (opts.resume) {
+      if (!hasCheckpoint(ckptDir)) throw new Error(`${runDir}: no checkpoint to resume from (${ckptDir} is missing)`);
+      state = (await loadCheckpoint(ckptDir, parts)).state;
+      truncateMetrics(runDir, state.step);
+      io.out(`resuming at epoch ${state.epoch + 1}, batch ${state.batch}, step ${state.step}`);
+    }
+    const { dataset, objective } = exp;
+    io.out(
+      `data: ${config.data.name} (${dataset.train.size} train, ${dataset.test.size} test, shape [${dataset.shape.join(', ')}]); ` +
+        `model: ${config.encoder.name} encoder, ${config.posterior.name} posterior, ${config.prior.name} prior, ` +
+        `${config.decoder.name} decoder, ${config.likelihood.name} likelihood; objective: ${config.objective.name}`,
+    );
+
+    let stop = false;
+    const onSigint = () => {
+      if (stop) process.exit(130);
+      stop = true;
+      io.err('\ninterrupt: finishing the current step and writing a checkpoint (Ctrl-C again to abort)');
+    };
+    process.on('SIGINT', onSigint);
+    const bar = io.tty
+      ? new cliProgress.SingleBar(
+          { format: 'epoch {epoch} [{bar}] {value}/{total} batches | loss {loss} | {speed} samples/s', hideCursor: true, clearOnComplete: true },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+    const started = Date.now();
+    let epochStarted = Date.now();
+    const epochSeconds: number[] = [];
+    let firstDescribed = false;
+    let lastTrain: MetricsRecord | undefined;
+    let samplesThisEpoch = 0;
+    let result;
+    try {
+      result = await train({
+        model: exp.model,
+        objective,
+        optimizer: exp.optimizer,
+        dataset,
+        streams: exp.streams,
+        options: config.trainer,
+        ...(state ? { state } : {}),
+        checkpoint: async (s, reason) => {
+          await saveCheckpoint(ckptDir, parts, s, { reason });
+        },
+        onStep: (info) => {
+          if (!firstDescribed) {
+            firstDescribed = true;
+            for (const line of objective.describe?.() ?? []) io.out(`objective: ${line}`);
+          }
+          samplesThisEpoch += Math.min(config.trainer.batch_size, dataset.train.size);
+          if (bar) {
+            if (info.batch === 1 || !bar.isActive) bar.start(info.batches, 0, { epoch: info.epoch + 1, loss: '—', speed: '—' });
+            const secs = (Date.now() - epochStarted) / 1000;
+            bar.update(info.batch, { loss: info.loss.toFixed(2), speed: secs > 0 ? (samplesThisEpoch / secs).toFixed(0) : '—' });
+          }
+        },
+        onMetrics: (record) => {
+          appendMetrics(runDir, record);
+          if (record.split === 'train') lastTrain = record;
+          else {
+            bar?.stop();
+            const secs = (Date.now() - epochStarted) / 1000;
+            epochSeconds.push(secs);
+            const terms = Object.entries(record)
+              .filter(([k]) => !['step', 'epoch', 'split', 'loss'].includes(k))
+              .map(([k, v]) => `${k} ${fmt(v as number)}`)
+              .join(', ');
+            io.out(
+              `epoch ${record.epoch}/${config.trainer.epochs}  train loss ${fmt(lastTrain?.loss)}  test loss ${fmt(record.loss)} (${terms})  ${secs.toFixed(1)} s`,
+            );
+            epochStarted = Date.now();
+            samplesThisEpoch = 0;
+          }
+        },
+        shouldStop: () => stop,
+      });
+    } catch (e) {
+      bar?.stop();
+      if (e instanceof NonFiniteLossError) {
+        const summary = { status: 'non-finite', error: e.message, step: e.step, terms: e.terms };
+        writeJson(join(runDir, RUN_FILES.summary), summary);
+        io.err(`error: ${e.message}\nthe last good state is in ${ckptDir}`);
+        return { runDir, status: 'non-finite', summary };
+      }
+      throw e;
+    } finally {
+      bar?.stop();
+      process.off('SIGINT', onSigint);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const test = result.lastTest;
+    const summary: Record<string, unknown> = {
+      status: result.interrupted ? 'interrupted' : 'completed',
+      experiment: config.name,
+      epochs: result.state.epoch,
+      steps: result.state.step,
+      test_loss: test?.loss ?? null,
+      test: test ? Object.fromEntries(Object.entries(test).filter(([k]) => !['step', 'epoch', 'split'].includes(k))) : null,
+      train_loss: lastTrain?.loss ?? null,
+      units: 'nats per example',
+      seconds,
+      seconds_per_epoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : null,
+      backend: exp.backend.name,
+    };
+    writeJson(join(runDir, RUN_FILES.summary), summary);
+    if (result.interrupted) {
+      io.err(`interrupted at step ${result.state.step}; checkpoint written. Continue with: vaelab resume ${runDir}`);
+      return { runDir, status: 'interrupted', summary };
+    }
+    io.out(`test loss ${fmt(test?.loss)} nats per example; run folder: ${runDir}`);
+    return { runDir, status: 'completed', summary };
+  } finally {
+    exp.dispose();
+  }
+}

@@ -1,0 +1,193 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import {
+  ConfigError,
+  composeConfig,
+  expandSweeps,
+  listExperiments,
+  loadProjectConfig,
+  parseOverrides,
+  readYamlFile,
+  toYaml,
+} from '@vaelab/config';
+import { COMPONENT_KINDS, type ComponentKind, ComponentRegistry, VaeLabError } from '@vaelab/core';
+import { checkConfig } from './build.js';
+import { executeRun } from './execute.js';
+import { type Io, processIo } from './io.js';
+import { builtinRegistry, loadPlugins } from './registry.js';
+import { RUN_FILES, createRunDir, writeRunStart } from './run-folder.js';
+
+/** Exit codes: 0 done, 1 failure (e.g. non-finite loss), 2 bad input, 130 interrupted. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+class UsageError extends VaeLabError {}
+
+async function setup(io: Io) {
+  const project = await loadProjectConfig(io.cwd);
+  const registry = builtinRegistry();
+  await loadPlugins(registry, project.plugins, project.root, project.filepath);
+  return { project, registry };
+}
+
+interface TrainFlags {
+  out?: string;
+  multirun?: boolean;
+  cfg?: boolean;
+}
+
+async function trainCommand(args: string[], flags: TrainFlags, io: Io, argv: string[]): Promise<number> {
+  const { project, registry } = await setup(io);
+  const expArgs = args.filter((a) => a.startsWith('experiment='));
+  const available = listExperiments(project.config_dir);
+  if (expArgs.length !== 1) {
+    throw new UsageError(
+      `train: name exactly one experiment, as experiment=<name>; available in ${project.config_dir}/experiment: ${available.join(', ') || '(none)'}`,
+    );
+  }
+  const experiment = expArgs[0]!.slice('experiment='.length);
+  const overrides = parseOverrides(
+    args.filter((a) => !a.startsWith('experiment=')),
+    { multirun: Boolean(flags.multirun) },
+  );
+  const jobs = flags.multirun ? expandSweeps(overrides) : [overrides];
+  // Compose and check every job before anything runs, so a bad sweep value fails up front.
+  const composed = jobs.map((job) => composeConfig({ configDir: project.config_dir, experiment, overrides: job }));
+  for (const c of composed) c.config.name ??= experiment;
+  if (flags.cfg) {
+    composed.forEach((c, i) => {
+      if (jobs.length > 1) io.out(`# job ${i}: ${c.overrides.join(' ')}`);
+      io.out(toYaml(c.config).trimEnd());
+    });
+    return EXIT.ok;
+  }
+  const checked = composed.map((c) => checkConfig(c.config, registry, c.files[0]));
+  const outDir = flags.out ? resolve(io.cwd, flags.out) : project.out_dir;
+  let exit: number = EXIT.ok;
+  for (const [i, config] of checked.entries()) {
+    const c = composed[i]!;
+    if (jobs.length > 1) io.out(`job ${i + 1}/${jobs.length}: ${c.overrides.join(' ')}`);
+    const result = await executeRun({
+      config,
+      registry,
+      root: project.root,
+      io,
+      runDir: (backend) => {
+        const dir = createRunDir(outDir, config.name ?? experiment, jobs.length > 1 ? i : undefined);
+        writeRunStart(dir, { experiment, config: c.config, overrides: c.overrides, backend, seed: config.seed, command: argv, cwd: project.root });
+        io.out(`run folder: ${dir}`);
+        return dir;
+      },
+    });
+    if (result.status === 'interrupted') return EXIT.interrupted;
+    if (result.status === 'non-finite') exit = EXIT.failure;
+  }
+  return exit;
+}
+
+function readRunConfig(runDir: string): { dir: string; raw: Record<string, unknown>; file: string } {
+  const file = join(runDir, RUN_FILES.config);
+  if (!existsSync(file)) throw new UsageError(`${runDir} is not a run folder (no ${RUN_FILES.config})`);
+  return { dir: runDir, raw: readYamlFile(file).value as Record<string, unknown>, file };
+}
+
+async function resumeCommand(runDirArg: string, io: Io): Promise<number> {
+  const { project, registry } = await setup(io);
+  const { dir, raw, file } = readRunConfig(resolve(io.cwd, runDirArg));
+  const config = checkConfig(raw, registry, file);
+  const result = await executeRun({ config, registry, root: project.root, io, runDir: dir, resume: true });
+  return result.status === 'completed' ? EXIT.ok : result.status === 'interrupted' ? EXIT.interrupted : EXIT.failure;
+}
+
+async function rerunCommand(runDirArg: string, flags: { out?: string }, io: Io, argv: string[]): Promise<number> {
+  const { project, registry } = await setup(io);
+  const { dir, raw, file } = readRunConfig(resolve(io.cwd, runDirArg));
+  const config = checkConfig(raw, registry, file);
+  const outDir = flags.out ? resolve(io.cwd, flags.out) : project.out_dir;
+  const experiment = config.name ?? 'rerun';
+  const result = await executeRun({
+    config,
+    registry,
+    root: project.root,
+    io,
+    runDir: (backend) => {
+      const newDir = createRunDir(outDir, experiment);
+      writeRunStart(newDir, { experiment, config: raw, overrides: [`rerun of ${dir}`], backend, seed: config.seed, command: argv, cwd: project.root });
+      io.out(`run folder: ${newDir}`);
+      return newDir;
+    },
+  });
+  return result.status === 'completed' ? EXIT.ok : result.status === 'interrupted' ? EXIT.interrupted : EXIT.failure;
+}
+
+async function listCommand(kind: string | undefined, io: Io): Promise<number> {
+  const { registry } = await setup(io);
+  if (kind !== undefined && !COMPONENT_KINDS.includes(kind as ComponentKind)) {
+    throw new UsageError(`list: unknown kind '${kind}'; kinds: ${COMPONENT_KINDS.join(', ')}`);
+  }
+  const kinds = kind ? [kind as ComponentKind] : [...COMPONENT_KINDS];
+  for (const k of kinds) {
+    io.out(`${k}:`);
+    for (const def of registry.list(k)) {
+      io.out(`  ${def.name} — ${def.description}`);
+      for (const o of ComponentRegistry.options(def)) {
+        const dflt = o.default !== undefined ? ` = ${JSON.stringify(o.default)}` : o.required ? ' (required)' : ' (optional)';
+        io.out(`      ${o.name}: ${o.type}${dflt}${o.description ? `  — ${o.description}` : ''}`);
+      }
+    }
+  }
+  return EXIT.ok;
+}
+
+/** Run the `vaelab` command with `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command()
+    .name('vaelab')
+    .description('Compose VAE experiments from YAML config groups, train them, and keep reproducible run folders.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  program
+    .command('train')
+    .description('train an experiment: vaelab train experiment=<name> [key=value ...] [+key=value] [~key] [group=option]')
+    .argument('[overrides...]', 'experiment=<name> and config overrides')
+    .option('-o, --out <dir>', 'folder for run folders (default: out_dir of the project config, else ./runs)')
+    .option('-m, --multirun', 'sweep: comma-separated values give one job per combination')
+    .option('--cfg', 'print the resolved config and exit')
+    .action(async (args: string[], flags: TrainFlags) => {
+      code = await trainCommand(args, flags, io, ['train', ...argv.slice(1)]);
+    });
+  program
+    .command('resume')
+    .description('continue a run from its latest checkpoint')
+    .argument('<run>', 'run folder')
+    .action(async (run: string) => {
+      code = await resumeCommand(run, io);
+    });
+  program
+    .command('rerun')
+    .description("train again from a run folder's resolved config.yaml, into a new run folder")
+    .argument('<run>', 'run folder')
+    .option('-o, --out <dir>', 'folder for run folders')
+    .action(async (run: string, flags: { out?: string }) => {
+      code = await rerunCommand(run, flags, io, argv);
+    });
+  program
+    .command('list')
+    .description('list registered components with their options and defaults')
+    .argument('[kind]', `one of: ${COMPONENT_KINDS.join(', ')}`)
+    .action(async (kind?: string) => {
+      code = await listCommand(kind, io);
+    });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    const message = e instanceof Error ? e.message : String(e);
+    io.err(`error: ${message}`);
+    if (e instanceof ConfigError || e instanceof VaeLabError) return e.constructor.name === 'NonFiniteLossError' ? EXIT.failure : EXIT.usage;
+    if (process.env.VAELAB_DEBUG && e instanceof Error) io.err(e.stack ?? '');
+    return EXIT.failure;
+  }
+}
