@@ -47,13 +47,6 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
       truncateMetrics(runDir, state.step);
       io.out(`resuming at epoch ${state.epoch + 1}, batch ${state.batch}, step ${state.step}`);
     }
-    const { dataset, objective } = exp;
-    io.out(
-      `data: ${config.data.name} (${dataset.train.size} train, ${dataset.test.size} test, shape [${dataset.shape.join(', ')}]); ` +
-        `model: ${config.encoder.name} encoder, ${config.posterior.name} posterior, ${config.prior.name} prior, ` +
-        `${config.decoder.name} decoder, ${config.likelihood.name} likelihood; objective: ${config.objective.name}`,
-    );
-
     let stop = false;
     const onSigint = () => {
       if (stop) process.exit(130);
@@ -61,6 +54,13 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
       io.err('\ninterrupt: finishing the current step and writing a checkpoint (Ctrl-C again to abort)');
     };
     process.on('SIGINT', onSigint);
+    const { dataset, objective } = exp;
+    io.out(
+      `data: ${config.data.name} (${dataset.train.size} train, ${dataset.test.size} test, shape [${dataset.shape.join(', ')}]); ` +
+        `model: ${config.encoder.name} encoder, ${config.posterior.name} posterior, ${config.prior.name} prior, ` +
+        `${config.decoder.name} decoder, ${config.likelihood.name} likelihood; objective: ${config.objective.name}`,
+    );
+
     const bar = io.tty
       ? new cliProgress.SingleBar(
           { format: 'epoch {epoch} [{bar}] {value}/{total} batches | loss {loss} | {speed} samples/s', hideCursor: true, clearOnComplete: true },

