@@ -1,8 +1,9 @@
 // Training throughput (samples/s) of the mnist_vae model: MLP 784-400-20-400-784, diagonal
 // Gaussian posterior, standard normal prior, Bernoulli likelihood, Adam, batch 128.
-// Usage: node bench/throughput.mjs [--backends wasm,cpu] [--steps N] [--out FILE]
-// Runs each backend in its own process (a tfjs process has one active backend at a time) and
-// writes bench/results/throughput.json.
+// Usage: node bench/throughput.mjs [--backends wasm,wasm-stock,cpu] [--steps N] [--out FILE]
+// `wasm-stock` is wasm with tfjs's own matMul gradient (transposed matMuls, DESIGN §7) instead of
+// the one @vaelab/core installs, to show what that buys. Each backend runs in its own process (a
+// tfjs process has one active backend at a time); results go to bench/results/throughput.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,7 +17,8 @@ const opt = (name, dflt) => {
 };
 
 if (args[0] === '--child') {
-  const backend = args[1];
+  const variant = args[1];
+  const backend = variant === 'wasm-stock' ? 'wasm' : variant;
   const steps = Number(args[2]);
   const tf = await import('@tensorflow/tfjs');
   const core = await import('@vaelab/core');
@@ -26,7 +28,9 @@ if (args[0] === '--child') {
   const { StandardNormalPrior } = await import('@vaelab/priors');
   const { VaeModel, Elbo } = await import('@vaelab/objectives');
   const { trainStep } = await import('@vaelab/trainers');
+  const stockGradient = tf.getGradient('BatchMatMul');
   await core.selectBackend(backend);
+  if (variant === 'wasm-stock') tf.registerGradient(stockGradient);
   const streams = new core.RandomStreams(1);
   const latentDim = 20;
   const dataShape = [28, 28, 1];
@@ -57,15 +61,15 @@ if (args[0] === '--child') {
   const seconds = (performance.now() - t0) / 1000;
   const leaked = tf.memory().numTensors - before;
   process.stdout.write(
-    JSON.stringify({ backend: tf.getBackend(), batch, steps, seconds, samples_per_second: (steps * batch) / seconds, ms_per_step: (1000 * seconds) / steps, tensors_leaked: leaked }) + '\n',
+    JSON.stringify({ backend: variant, batch, steps, seconds, samples_per_second: (steps * batch) / seconds, ms_per_step: (1000 * seconds) / steps, tensors_leaked: leaked }) + '\n',
   );
   process.exit(0);
 }
 
-const backends = opt('backends', 'wasm,cpu').split(',');
+const backends = opt('backends', 'wasm,wasm-stock,cpu').split(',');
 const results = [];
 for (const backend of backends) {
-  const steps = Number(opt('steps', backend === 'cpu' ? '20' : '200'));
+  const steps = Number(opt('steps', backend === 'wasm' ? '200' : '30'));
   const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', backend, String(steps)], {
     encoding: 'utf8',
   });
@@ -76,7 +80,7 @@ for (const backend of backends) {
   const r = JSON.parse(child.stdout.trim().split('\n').pop());
   results.push(r);
   console.log(
-    `${r.backend.padEnd(6)} ${r.samples_per_second.toFixed(0).padStart(7)} samples/s  (${r.ms_per_step.toFixed(1)} ms/step, batch ${r.batch}, ${r.steps} steps, ${r.tensors_leaked} tensors leaked)`,
+    `${r.backend.padEnd(10)} ${r.samples_per_second.toFixed(0).padStart(7)} samples/s  (${r.ms_per_step.toFixed(1)} ms/step, batch ${r.batch}, ${r.steps} steps, ${r.tensors_leaked} tensors leaked)`,
   );
 }
 const out = opt('out', join(here, 'results', 'throughput.json'));

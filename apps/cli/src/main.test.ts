@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,46 @@ describe('vaelab train', () => {
     expect(dirs).toHaveLength(4);
     const seeds = dirs.map((d) => parse(readFileSync(join(d, 'config.yaml'), 'utf8'))).map((c) => [c.seed, c.latent_dim]);
     expect(seeds.sort()).toEqual([[1, 2], [1, 3], [2, 2], [2, 3]]);
+  });
+});
+
+describe('plugins', () => {
+  it('registers a user component listed in the project config, usable from config by its name', async () => {
+    // Inside the repository so that the plugin resolves @tensorflow/tfjs and zod like a user's package would.
+    mkdirSync(join(repo, '.tmp-tests'), { recursive: true });
+    const project = mkdtempSync(join(repo, '.tmp-tests', 'plugin-'));
+    cpSync(join(repo, 'experiments'), join(project, 'experiments'), { recursive: true });
+    writeFileSync(join(project, 'vaelab.config.yaml'), 'config_dir: experiments/conf\nout_dir: out\nplugins: [./wide-prior.mjs]\n');
+    writeFileSync(
+      join(project, 'wide-prior.mjs'),
+      [
+        "import * as tf from '@tensorflow/tfjs';",
+        "import { z } from 'zod';",
+        "import { Normal } from '@vaelab/core';",
+        'export const components = [{',
+        "  kind: 'prior', name: 'wide_normal', description: 'N(0, s² I)',",
+        '  schema: z.object({ s: z.number().positive().default(2) }),',
+        '  create: (o, ctx) => ({ variables: [], dispose() {},',
+        '    distribution: (b) => new Normal(tf.zeros([b, ctx.latentDim]), tf.fill([b, ctx.latentDim], o.s)) }),',
+        '}];',
+      ].join('\n'),
+    );
+    const list = capture(project);
+    expect(await main(['list', 'prior'], list)).toBe(0);
+    expect(list.stdout.join('\n')).toMatch(/wide_normal — N\(0, s² I\)[\s\S]*s: number = 2/);
+    const io = capture(project);
+    expect(await main(['train', ...TINY, 'trainer.epochs=1', 'prior.name=wide_normal', '+prior.s=3'], io)).toBe(0);
+    expect(io.stdout.join('\n')).toMatch(/wide_normal prior/);
+    expect(runDirs(join(project, 'out'))).toHaveLength(1);
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  it('a plugin that cannot be resolved is an error naming the config file', async () => {
+    const project = tmp('badplugin');
+    writeFileSync(join(project, 'vaelab.config.yaml'), 'plugins: [vaelab-plugin-that-does-not-exist]\n');
+    const io = capture(project);
+    expect(await main(['list'], io)).toBe(2);
+    expect(io.stderr.join('\n')).toMatch(/vaelab\.config\.yaml: plugins: cannot resolve 'vaelab-plugin-that-does-not-exist'/);
   });
 });
 
