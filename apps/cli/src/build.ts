@@ -7,8 +7,10 @@ import {
   type Objective,
   RandomStreams,
   type BackendSelection,
+  VaeLabError,
   selectBackend,
 } from '@vaelab/core';
+import { gatherBatch } from '@vaelab/data';
 import { validate } from '@vaelab/config';
 import { VaeModel } from '@vaelab/objectives';
 import { type RunConfig, runConfigSchema } from './schema.js';
@@ -46,6 +48,22 @@ export function checkConfig(raw: unknown, registry: ComponentRegistry, file?: st
     registry.resolve(kind, block, path);
   }
   return config;
+}
+
+/**
+ * One forward pass and loss on two training examples, before any run folder exists: shape
+ * mismatches between data, networks and distributions surface here as errors that name the
+ * component and the shapes. It draws from its own stream, so the run's streams are untouched.
+ */
+function preflight(dataset: Dataset, model: VaeModel, objective: Objective, streams: RandomStreams): void {
+  const noise = streams.stream('preflight');
+  const n = Math.min(2, dataset.train.size);
+  if (n === 0) throw new VaeLabError('data: the training split is empty');
+  tf.tidy(() => {
+    const { x: raw } = gatherBatch(dataset.train, dataset.shape, Array.from({ length: n }, (_, i) => i));
+    const x = dataset.transform ? dataset.transform(raw, noise, true) : raw;
+    objective.loss(model.forward(x, noise), { step: 0, epoch: 0, training: true, noise });
+  });
 }
 
 /**
@@ -88,6 +106,13 @@ export async function buildExperiment(
   const prior = registry.build('prior', config.prior, { ...base, latentDim, dataShape }, 'prior');
   const model = new VaeModel({ encoder, posterior, decoder, likelihood, prior, latentDim, dataShape });
   const optimizer = registry.build('optimizer', config.trainer.optimizer, base, 'trainer.optimizer');
+  try {
+    preflight(dataset, model, objective, streams);
+  } catch (e) {
+    model.dispose();
+    optimizer.dispose();
+    throw e;
+  }
   return {
     config,
     backend,

@@ -186,7 +186,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     const message = e instanceof Error ? e.message : String(e);
     io.err(`error: ${message}`);
-    if (e instanceof ConfigError || e instanceof VaeLabError) return e.constructor.name === 'NonFiniteLossError' ? EXIT.failure : EXIT.usage;
+    if (e instanceof ConfigError || e instanceof VaeLabError) return EXIT.usage;
     if (process.env.VAELAB_DEBUG && e instanceof Error) io.err(e.stack ?? '');
     return EXIT.failure;
   }

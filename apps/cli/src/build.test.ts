@@ -1,0 +1,48 @@
+import * as tf from '@tensorflow/tfjs';
+import { ShapeError, defineComponent } from '@vaelab/core';
+import { Mlp } from '@vaelab/networks';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { buildExperiment, checkConfig } from './build.js';
+import { builtinRegistry } from './registry.js';
+
+const config = {
+  name: 't',
+  seed: 1,
+  backend: 'wasm',
+  latent_dim: 2,
+  data: { name: 'synthetic', n_train: 8, n_test: 4, size: 4 },
+  encoder: { name: 'mlp', hidden: [4] },
+  decoder: { name: 'mlp', hidden: [4] },
+  prior: { name: 'standard_normal' },
+  posterior: { name: 'diagonal_gaussian' },
+  likelihood: { name: 'bernoulli' },
+  objective: { name: 'elbo' },
+  trainer: { epochs: 1, batch_size: 4 },
+};
+
+describe('buildExperiment', () => {
+  it('sizes the encoder from the posterior and the decoder from the likelihood', async () => {
+    const registry = builtinRegistry();
+    const exp = await buildExperiment(checkConfig(config, registry), registry, '.', () => {});
+    expect(exp.model.parts.encoder.apply(tf.zeros([3, 4, 4, 1])).shape).toEqual([3, 4]); // 2 × latent_dim
+    expect(exp.model.parts.decoder.apply(tf.zeros([3, 2])).shape).toEqual([3, 4, 4, 1]);
+    exp.dispose();
+  });
+
+  it('a decoder whose output does not fit the data fails before training, naming the shapes', async () => {
+    const registry = builtinRegistry().register(
+      defineComponent({
+        kind: 'decoder',
+        name: 'too_small',
+        description: 'ignores the shape the likelihood asks for',
+        schema: z.object({}),
+        create: (_o, ctx) => new Mlp([ctx.latentDim], [3], { hidden: [], activation: 'relu', init: 'uniform_fan_in' }, ctx.streams.stream('d')),
+      }),
+    );
+    const bad = checkConfig({ ...config, decoder: { name: 'too_small' } }, registry);
+    const err = await buildExperiment(bad, registry, '.', () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShapeError);
+    expect((err as Error).message).toBe('decoder: output has shape [3], expected [4, 4, 1]');
+  });
+});
