@@ -11,9 +11,9 @@ import {
   readYamlFile,
   toYaml,
 } from '@vaelab/config';
-import { COMPONENT_KINDS, type ComponentKind, ComponentRegistry, VaeLabError } from '@vaelab/core';
+import { type BackendSelection, COMPONENT_KINDS, type ComponentKind, ComponentRegistry, VaeLabError } from '@vaelab/core';
 import { checkConfig } from './build.js';
-import { executeRun } from './execute.js';
+import { type ExecuteResult, executeRun } from './execute.js';
 import { type Io, processIo } from './io.js';
 import { builtinRegistry, loadPlugins } from './registry.js';
 import { RUN_FILES, createRunDir, writeRunStart } from './run-folder.js';
@@ -72,17 +72,39 @@ async function trainCommand(args: string[], flags: TrainFlags, io: Io, argv: str
       registry,
       root: project.root,
       io,
-      runDir: (backend) => {
-        const dir = createRunDir(outDir, config.name ?? experiment, jobs.length > 1 ? i : undefined);
-        writeRunStart(dir, { experiment, config: c.config, overrides: c.overrides, backend, seed: config.seed, command: argv, cwd: project.root });
-        io.out(`run folder: ${dir}`);
-        return dir;
-      },
+      runDir: newRunFolder(io, outDir, config.name ?? experiment, jobs.length > 1 ? i : undefined, {
+        experiment,
+        config: c.config,
+        overrides: c.overrides,
+        seed: config.seed,
+        command: argv,
+        cwd: project.root,
+      }),
     });
     if (result.status === 'interrupted') return EXIT.interrupted;
     if (result.status === 'non-finite') exit = EXIT.failure;
   }
   return exit;
+}
+
+function exitCode(status: ExecuteResult['status']): number {
+  return status === 'completed' ? EXIT.ok : status === 'interrupted' ? EXIT.interrupted : EXIT.failure;
+}
+
+/** The run folder for a new run: created, with config, overrides and meta, once the backend is known. */
+function newRunFolder(
+  io: Io,
+  outDir: string,
+  name: string,
+  job: number | undefined,
+  start: Omit<Parameters<typeof writeRunStart>[1], 'backend'>,
+): (backend: BackendSelection) => string {
+  return (backend) => {
+    const dir = createRunDir(outDir, name, job);
+    writeRunStart(dir, { ...start, backend });
+    io.out(`run folder: ${dir}`);
+    return dir;
+  };
 }
 
 function readRunConfig(runDir: string): { dir: string; raw: Record<string, unknown>; file: string } {
@@ -96,7 +118,7 @@ async function resumeCommand(runDirArg: string, io: Io): Promise<number> {
   const { dir, raw, file } = readRunConfig(resolve(io.cwd, runDirArg));
   const config = checkConfig(raw, registry, file);
   const result = await executeRun({ config, registry, root: project.root, io, runDir: dir, resume: true });
-  return result.status === 'completed' ? EXIT.ok : result.status === 'interrupted' ? EXIT.interrupted : EXIT.failure;
+  return exitCode(result.status);
 }
 
 async function rerunCommand(runDirArg: string, flags: { out?: string }, io: Io, argv: string[]): Promise<number> {
@@ -110,14 +132,16 @@ async function rerunCommand(runDirArg: string, flags: { out?: string }, io: Io, 
     registry,
     root: project.root,
     io,
-    runDir: (backend) => {
-      const newDir = createRunDir(outDir, experiment);
-      writeRunStart(newDir, { experiment, config: raw, overrides: [`rerun of ${dir}`], backend, seed: config.seed, command: argv, cwd: project.root });
-      io.out(`run folder: ${newDir}`);
-      return newDir;
-    },
+    runDir: newRunFolder(io, outDir, experiment, undefined, {
+      experiment,
+      config: raw,
+      overrides: [`rerun of ${dir}`],
+      seed: config.seed,
+      command: argv,
+      cwd: project.root,
+    }),
   });
-  return result.status === 'completed' ? EXIT.ok : result.status === 'interrupted' ? EXIT.interrupted : EXIT.failure;
+  return exitCode(result.status);
 }
 
 async function listCommand(kind: string | undefined, io: Io): Promise<number> {

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { applyOverrides } from './apply.js';
-import { ConfigError } from './errors.js';
 import { parseOverrides } from './overrides.js';
+import { errorOf } from './test-helpers.js';
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 const base = { trainer: { lr: 0.01, layers: [64, 32] }, seed: 1, name: null };
 

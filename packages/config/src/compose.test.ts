@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeConfig, listExperiments, listGroups, listOptions } from './compose.js';
-import { ConfigError } from './errors.js';
 import { parseOverrides } from './overrides.js';
+import { errorOf } from './test-helpers.js';
 
 let tmp: string;
 let conf: string;
@@ -21,15 +21,6 @@ function compose(experiment: string, args: string[] = []) {
   return composeConfig({ configDir: conf, experiment, overrides: parseOverrides(args) });
 }
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vaelab-compose-'));

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from './errors.js';
 import { resolveInterpolations } from './interpolate.js';
 import { toYaml } from './serialize.js';
+import { errorOf } from './test-helpers.js';
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 describe('resolveInterpolations', () => {
   it('keeps the type of a whole-string reference', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from './errors.js';
 import { expandSweeps, isSweep, parseOverride, parseOverrides, splitTopLevel, type PlainOverride } from './overrides.js';
+import { errorOf } from './test-helpers.js';
 
 function plain(arg: string): PlainOverride {
   const o = parseOverride(arg);
@@ -8,15 +8,6 @@ function plain(arg: string): PlainOverride {
   return o;
 }
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 describe('parseOverride forms', () => {
   it('parses set, add and delete', () => {

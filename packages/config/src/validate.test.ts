@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
 import { formatZodIssues, validate } from './validate.js';
+import { errorOf } from './test-helpers.js';
 
 const priorSchema = z.strictObject({
   kind: z.enum(['standard_normal', 'vamp', 'mog']),
@@ -11,15 +11,6 @@ const priorSchema = z.strictObject({
   name: z.string().optional(),
 });
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 describe('validate', () => {
   it('returns the parsed value with defaults', () => {
