@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type BackendSelection, type ComponentRegistry, NonFiniteLossError } from '@vaelab/core';
-import { type MetricsRecord, type TrainState, hasCheckpoint, loadCheckpoint, saveCheckpoint, train } from '@vaelab/trainers';
+import { type TrainState, hasCheckpoint, loadCheckpoint, saveCheckpoint, train } from '@vaelab/trainers';
 import { buildExperiment } from './build.js';
 import type { Io } from './io.js';
-import { RUN_FILES, appendMetrics, truncateMetrics, writeJson } from './run-folder.js';
+import { RUN_FILES, appendMetrics, readMetrics, readSummary, truncateMetrics, writeJson } from './run-folder.js';
 import type { RunConfig } from './schema.js';
 
 export interface ExecuteOptions {
@@ -44,6 +44,10 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     if (opts.resume) {
       if (!hasCheckpoint(ckptDir)) throw new Error(`${runDir}: no checkpoint to resume from (${ckptDir} is missing)`);
       state = (await loadCheckpoint(ckptDir, parts)).state;
+      if (state.epoch >= config.trainer.epochs) {
+        io.out(`nothing to resume: ${runDir} has finished all ${config.trainer.epochs} epochs`);
+        return { runDir, status: 'completed', summary: readSummary(runDir) };
+      }
       truncateMetrics(runDir, state.step);
       io.out(`resuming at epoch ${state.epoch + 1}, batch ${state.batch}, step ${state.step}`);
     }
@@ -71,7 +75,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     let epochStarted = Date.now();
     const epochSeconds: number[] = [];
     let firstDescribed = false;
-    let lastTrain: MetricsRecord | undefined;
+    let lastTrainLoss: number | undefined;
     let samplesThisEpoch = 0;
     let result;
     try {
@@ -91,7 +95,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
             firstDescribed = true;
             for (const line of objective.describe?.() ?? []) io.out(`objective: ${line}`);
           }
-          samplesThisEpoch += Math.min(config.trainer.batch_size, dataset.train.size);
+          samplesThisEpoch += info.size;
           if (bar) {
             if (info.batch === 1 || !bar.isActive) bar.start(info.batches, 0, { epoch: info.epoch + 1, loss: '—', speed: '—' });
             const secs = (Date.now() - epochStarted) / 1000;
@@ -100,7 +104,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
         },
         onMetrics: (record) => {
           appendMetrics(runDir, record);
-          if (record.split === 'train') lastTrain = record;
+          if (record.split === 'train') lastTrainLoss = record.loss;
           else {
             bar?.stop();
             const secs = (Date.now() - epochStarted) / 1000;
@@ -110,7 +114,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
               .map(([k, v]) => `${k} ${fmt(v as number)}`)
               .join(', ');
             io.out(
-              `epoch ${record.epoch}/${config.trainer.epochs}  train loss ${fmt(lastTrain?.loss)}  test loss ${fmt(record.loss)} (${terms})  ${secs.toFixed(1)} s`,
+              `epoch ${record.epoch}/${config.trainer.epochs}  train loss ${fmt(lastTrainLoss)}  test loss ${fmt(record.loss)} (${terms})  ${secs.toFixed(1)} s`,
             );
             epochStarted = Date.now();
             samplesThisEpoch = 0;
@@ -131,8 +135,11 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
       bar?.stop();
       process.off('SIGINT', onSigint);
     }
-    const seconds = (Date.now() - started) / 1000;
-    const test = result.lastTest;
+    // From metrics.jsonl rather than this process's memory, so that a resumed run's summary
+    // covers the epochs trained before the interruption too.
+    const records = readMetrics(runDir);
+    const test = records.filter((r) => r.split === 'test').at(-1);
+    const lastTrain = records.filter((r) => r.split === 'train').at(-1);
     const summary: Record<string, unknown> = {
       status: result.interrupted ? 'interrupted' : 'completed',
       experiment: config.name,
@@ -142,7 +149,8 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
       test: test ? Object.fromEntries(Object.entries(test).filter(([k]) => !['step', 'epoch', 'split'].includes(k))) : null,
       train_loss: lastTrain?.loss ?? null,
       units: 'nats per example',
-      seconds,
+      // This process only: a resumed run counts the time since it resumed.
+      seconds: (Date.now() - started) / 1000,
       seconds_per_epoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : null,
       backend: exp.backend.name,
     };

@@ -131,6 +131,11 @@ export function readMetrics(dir: string): MetricsRecord[] {
     .map((l) => JSON.parse(l) as MetricsRecord);
 }
 
+export function readSummary(dir: string): Record<string, unknown> {
+  const path = join(dir, RUN_FILES.summary);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
+}
+
 /** On resume: drop records logged after the checkpoint (a crash between metrics and checkpoint). */
 export function truncateMetrics(dir: string, upToStep: number): void {
   const kept = readMetrics(dir).filter((r) => r.step <= upToStep);

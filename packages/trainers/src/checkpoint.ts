@@ -27,6 +27,22 @@ interface TensorEntry {
   offset: number;
 }
 
+/*
+ * Optimizer state that tfjs's getWeights/setWeights do not round-trip exactly: Adam keeps
+ * β₁ᵗ and β₂ᵗ in variables updated by repeated float32 multiplication, and setWeights recomputes
+ * them as pow(β, t + 1), which differs in the last bit for some t. Saved and restored by value.
+ */
+const HIDDEN_OPTIMIZER_SCALARS = ['accBeta1', 'accBeta2'] as const;
+
+function hiddenScalars(optimizer: tf.Optimizer): Record<string, tf.Variable> {
+  const out: Record<string, tf.Variable> = {};
+  for (const key of HIDDEN_OPTIMIZER_SCALARS) {
+    const v = (optimizer as unknown as Record<string, unknown>)[key];
+    if (v instanceof tf.Variable) out[key] = v;
+  }
+  return out;
+}
+
 interface Manifest {
   format: 'vaelab-checkpoint';
   version: 1;
@@ -34,6 +50,8 @@ interface Manifest {
   random: Record<string, number>;
   variables: TensorEntry[];
   optimizer: TensorEntry[];
+  /** Float32 values of the optimizer's hidden scalars (see HIDDEN_OPTIMIZER_SCALARS). */
+  optimizerScalars: Record<string, number>;
   extra?: Record<string, unknown>;
 }
 
@@ -68,6 +86,7 @@ export async function saveCheckpoint(
     // Slots are saved by position (tfjs names them after auto-generated variable ids, which differ
     // between processes); the order is that of the model's variables, which is fixed.
     optimizer: optimizerWeights.map((w, i) => entry(`${i}`, w.tensor)),
+    optimizerScalars: Object.fromEntries(Object.entries(hiddenScalars(parts.optimizer)).map(([k, v]) => [k, v.dataSync()[0]!])),
   };
   if (extra) manifest.extra = extra;
   for (const w of optimizerWeights) if (w.name === 'iter') w.tensor.dispose();
@@ -133,6 +152,12 @@ export async function loadCheckpoint(
     const restored = manifest.optimizer.map((e, i) => ({ name: names[i] ?? (i === 0 ? 'iter' : `slot_${i}`), tensor: read(e) }));
     await parts.optimizer.setWeights(restored);
     for (const r of restored) r.tensor.dispose();
+    const hidden = hiddenScalars(parts.optimizer);
+    for (const [key, value] of Object.entries(manifest.optimizerScalars ?? {})) {
+      const t = tf.scalar(value);
+      hidden[key]?.assign(t);
+      t.dispose();
+    }
   }
   parts.streams.restore(manifest.random);
   return manifest.extra ? { state: manifest.state, extra: manifest.extra } : { state: manifest.state };

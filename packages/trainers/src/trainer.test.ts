@@ -64,16 +64,19 @@ describe('train', () => {
     expect(c.records).not.toEqual(a.records);
   });
 
-  it('resumes exactly from a checkpoint taken mid-epoch', async () => {
+  it('resumes exactly from a checkpoint taken after any step of an epoch', async () => {
     const straight = await run(1);
-    const first = await run(1, 3);
-    expect(first.result.interrupted).toBe(true);
-    expect(first.result.state).toMatchObject({ epoch: 0, batch: 3, step: 3 });
-    expect(hasCheckpoint(first.dir)).toBe(true);
-    const resumed = await run(1, undefined, first.dir);
-    expect(resumed.result.interrupted).toBe(false);
-    expect(resumed.records).toEqual(straight.records);
-    expect(resumed.weights).toEqual(straight.weights);
+    // Every stop point of the first epoch: Adam's bias-correction state must round-trip for each t.
+    for (let k = 1; k <= 6; k++) {
+      const first = await run(1, k);
+      expect(first.result.interrupted).toBe(true);
+      expect(first.result.state).toMatchObject({ epoch: 0, batch: k, step: k });
+      expect(hasCheckpoint(first.dir)).toBe(true);
+      const resumed = await run(1, undefined, first.dir);
+      expect(resumed.result.interrupted).toBe(false);
+      expect(resumed.records).toEqual(straight.records);
+      expect(resumed.weights).toEqual(straight.weights);
+    }
   });
 
   it('resumes exactly from an end-of-epoch checkpoint', async () => {

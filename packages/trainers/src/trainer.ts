@@ -41,6 +41,8 @@ export interface StepInfo {
   epoch: number;
   batch: number;
   batches: number;
+  /** Examples in this step's batch. */
+  size: number;
   loss: number;
 }
 
@@ -66,6 +68,10 @@ export interface TrainResult {
   interrupted: boolean;
   /** The last test-split evaluation, when one ran. */
   lastTest?: MetricsRecord;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export function initialState(): TrainState {
@@ -200,7 +206,10 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       state.epochCount += indices.length;
       state.step += 1;
       state.batch += 1;
-      args.onStep?.({ step: state.step, epoch: state.epoch, batch: state.batch, batches, loss: result.values[0]! });
+      args.onStep?.({ step: state.step, epoch: state.epoch, batch: state.batch, batches, size: indices.length, loss: result.values[0]! });
+      // A step is synchronous on wasm and cpu, and so would be the whole loop: yield to the event
+      // loop so that signal handlers (Ctrl-C) and timers run between steps. Costs microseconds.
+      await yieldToEventLoop();
       if (args.shouldStop?.() && state.batch < batches) {
         await args.checkpoint?.(structuredClone(state), 'interrupt');
         return lastTest ? { state, interrupted: true, lastTest } : { state, interrupted: true };
@@ -216,6 +225,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     state.epochSums = {};
     state.epochCount = 0;
     await args.checkpoint?.(structuredClone(state), 'epoch');
+    await yieldToEventLoop();
     if (args.shouldStop?.() && state.epoch < options.epochs) {
       return { state, interrupted: true, lastTest };
     }
