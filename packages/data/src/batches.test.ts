@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DataSplit } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
-import { batchIndices, EpochBatcher, epochPermutation, evalBatches, gatherBatch, numBatches } from './batches.js';
+import { batchIndices, epochPermutation, evalBatches, gatherBatch, numBatches } from './batches.js';
 
 function isPermutation(p: Int32Array, n: number): boolean {
   if (p.length !== n) return false;
@@ -97,36 +97,3 @@ describe('evalBatches', () => {
   });
 });
 
-describe('EpochBatcher', () => {
-  it('visits every example once per epoch and moves to a new order', () => {
-    const b = new EpochBatcher({ size: 10, batchSize: 4, seed: 3 });
-    expect(b.batchesPerEpoch).toBe(3);
-    const epoch0: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const batch = b.next();
-      expect(batch.epoch).toBe(0);
-      expect(batch.batchIndex).toBe(i);
-      expect(batch.last).toBe(i === 2);
-      epoch0.push(...batch.indices);
-    }
-    expect(epoch0.slice().sort((p, q) => p - q)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(epoch0).toEqual(Array.from(epochPermutation(10, 3, 0)));
-    expect(b.cursor).toEqual({ epoch: 1, batchIndex: 0 });
-    expect(Array.from(b.next().indices)).toEqual(Array.from(epochPermutation(10, 3, 1).subarray(0, 4)));
-  });
-
-  it('resumes exactly from a saved cursor', () => {
-    const a = new EpochBatcher({ size: 23, batchSize: 5, seed: 9, dropLast: true });
-    const seq: number[][] = [];
-    let saved = a.cursor;
-    for (let i = 0; i < 11; i++) {
-      if (i === 6) saved = a.cursor;
-      seq.push(Array.from(a.next().indices));
-    }
-    const b = new EpochBatcher({ size: 23, batchSize: 5, seed: 9, dropLast: true, cursor: saved });
-    for (let i = 6; i < 11; i++) expect(Array.from(b.next().indices)).toEqual(seq[i]);
-    // every batch is full with dropLast
-    expect(seq.every((s) => s.length === 5)).toBe(true);
-    expect(() => new EpochBatcher({ size: 3, batchSize: 5, seed: 1, dropLast: true })).toThrowError(/no batch/);
-  });
-});

@@ -9,11 +9,7 @@ export {
   batchIndices,
   gatherBatch,
   evalBatches,
-  EpochBatcher,
   type Batch,
   type EvalRange,
-  type DataCursor,
-  type EpochBatcherOptions,
-  type EpochBatch,
 } from './batches.js';
 export { components, mnistComponent, syntheticComponent } from './components.js';

@@ -7,7 +7,7 @@ import {
   type RandomStream,
   type RandomStreams,
 } from '@vaelab/core';
-import { epochPermutation, gatherBatch, numBatches } from '@vaelab/data';
+import { batchIndices, epochPermutation, evalBatches, gatherBatch, numBatches } from '@vaelab/data';
 import type { VaeModel } from '@vaelab/objectives';
 import { z } from 'zod';
 import type { TrainState } from './checkpoint.js';
@@ -151,9 +151,8 @@ export function evaluate(
   at: { step: number; epoch: number },
 ): Record<string, number> {
   const sums: Record<string, number> = {};
-  for (let start = 0; start < split.size; start += batchSize) {
-    const n = Math.min(batchSize, split.size - start);
-    const indices = Array.from({ length: n }, (_, i) => start + i);
+  for (const { indices } of evalBatches(split, batchSize)) {
+    const n = indices.length;
     const values = tf.tidy(() => {
       const { x: raw } = gatherBatch(split, dataset.shape, indices);
       const x = dataset.transform ? dataset.transform(raw, noise, false) : raw;
@@ -185,8 +184,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   while (state.epoch < options.epochs) {
     const order = epochPermutation(dataset.train.size, streams.seed, state.epoch);
     while (state.batch < batches) {
-      const start = state.batch * options.batch_size;
-      const indices = order.subarray(start, Math.min(start + options.batch_size, dataset.train.size));
+      const indices = batchIndices(order, state.batch, options.batch_size);
       const x = tf.tidy(() => {
         const { x: raw } = gatherBatch(dataset.train, dataset.shape, indices);
         return dataset.transform ? dataset.transform(raw, dataNoise, true) : raw;
