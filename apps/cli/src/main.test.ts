@@ -202,14 +202,15 @@ describe('bad input: a clear error, exit 2, and no run folder', () => {
   it('unknown group option: lists the files of the group', () =>
     fails([...TINY, 'prior=vamp'], /vamp[\s\S]*standard_normal/));
 
-  it('option of the wrong type: names the path', () => fails([...TINY, 'encoder.hidden=abc'], /encoder\.hidden/));
+  it('option of the wrong type: names the path, what is expected and what was found', () =>
+    fails([...TINY, 'encoder.hidden=abc'], /encoder\.hidden: expected a list, got "abc"/));
 
   it('top-level value of the wrong type: names the path', () => fails([...TINY, 'latent_dim=-2'], /latent_dim/));
 
   it('unknown override key: names it and suggests +', () => fails([...TINY, 'trainer.epoch=3'], /trainer\.epoch[\s\S]*\+trainer\.epoch=/));
 
   it('an added key that no component accepts: names the path and the allowed options', () =>
-    fails([...TINY, '+trainer.optimizer.momentum=0.9'], /trainer\.optimizer: unknown option 'momentum'; allowed: lr, beta1, beta2, epsilon/));
+    fails([...TINY, '+trainer.optimizer.momentum=0.9'], /trainer\.optimizer: unknown key "momentum"; allowed keys: lr, beta1, beta2, epsilon/));
 
   it('missing experiment: lists the available ones', () => fails(['experiment=nope'], /nope[\s\S]*mnist_vae/));
 

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { formatZodIssues } from '@vaelab/config';
 import { type ComponentPackage, ComponentRegistry, VaeLabError } from '@vaelab/core';
 import * as data from '@vaelab/data';
 import * as likelihoods from '@vaelab/likelihoods';
@@ -12,7 +13,10 @@ import * as trainers from '@vaelab/trainers';
 
 /** A registry holding every component that ships with VAE Lab. */
 export function builtinRegistry(): ComponentRegistry {
-  const registry = new ComponentRegistry();
+  // Component options are worded like every other config error (@vaelab/config's formatter).
+  const registry = new ComponentRegistry((error, configPath, schema, input) =>
+    formatZodIssues(error, configPath, { schema: schema.strict(), input }).join('\n'),
+  );
   for (const pkg of [data, networks, priors, posteriors, likelihoods, objectives, trainers]) registry.use(pkg as ComponentPackage);
   return registry;
 }

@@ -57,8 +57,19 @@ export function formatIssues(error: z.ZodError, basePath: string, allowedKeys?: 
     .join('\n');
 }
 
+/** Turns a failed option check into message lines; `schema` is the component's options schema. */
+export type IssueFormatter = (error: z.ZodError, configPath: string, schema: z.ZodObject, input: unknown) => string;
+
+const defaultFormatter: IssueFormatter = (error, configPath, schema) => formatIssues(error, configPath, Object.keys(schema.shape));
+
 export class ComponentRegistry {
   private readonly byKind = new Map<ComponentKind, Map<string, ComponentDefinition>>();
+
+  /**
+   * @param formatIssues how option errors are worded; the CLI passes @vaelab/config's formatter so
+   *   that every config error reads alike. The default lists `path: message` per issue.
+   */
+  constructor(private readonly formatIssues: IssueFormatter = defaultFormatter) {}
 
   register(def: ComponentDefinition): this {
     let m = this.byKind.get(def.kind);
@@ -122,7 +133,7 @@ export class ComponentRegistry {
     const parsed = def.schema.strict().safeParse(rest);
     if (!parsed.success) {
       throw new ComponentConfigError(
-        `invalid options for ${kind} '${name}':\n${formatIssues(parsed.error, configPath, Object.keys(def.schema.shape))}`,
+        `invalid options for ${kind} '${name}':\n${this.formatIssues(parsed.error, configPath, def.schema, rest)}`,
         configPath,
       );
     }
