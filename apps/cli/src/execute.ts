@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { type BackendSelection, type ComponentRegistry, NonFiniteLossError } from '@vaelab/core';
+import { type BackendSelection, type ComponentRegistry, NonFiniteLossError, VaeLabError } from '@vaelab/core';
 import { type TrainState, hasCheckpoint, loadCheckpoint, saveCheckpoint, train } from '@vaelab/trainers';
 import { buildExperiment } from './build.js';
 import type { Io } from './io.js';
@@ -42,7 +42,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     const parts = { variables: exp.model.namedVariables(), optimizer: exp.optimizer, streams: exp.streams };
     let state: TrainState | undefined;
     if (opts.resume) {
-      if (!hasCheckpoint(ckptDir)) throw new Error(`${runDir}: no checkpoint to resume from (${ckptDir} is missing)`);
+      if (!hasCheckpoint(ckptDir)) throw new VaeLabError(`${runDir}: no checkpoint to resume from (${ckptDir} is missing)`);
       state = (await loadCheckpoint(ckptDir, parts)).state;
       if (state.epoch >= config.trainer.epochs) {
         io.out(`nothing to resume: ${runDir} has finished all ${config.trainer.epochs} epochs`);
@@ -64,6 +64,8 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
         `model: ${config.encoder.name} encoder, ${config.posterior.name} posterior, ${config.prior.name} prior, ` +
         `${config.decoder.name} decoder, ${config.likelihood.name} likelihood; objective: ${config.objective.name}`,
     );
+    // The preflight pass in buildExperiment has run the objective once, so it can say how it computes its terms.
+    for (const line of objective.describe?.() ?? []) io.out(`objective: ${line}`);
 
     const bar = io.tty
       ? new cliProgress.SingleBar(
@@ -74,7 +76,6 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     const started = Date.now();
     let epochStarted = Date.now();
     const epochSeconds: number[] = [];
-    let firstDescribed = false;
     let lastTrainLoss: number | undefined;
     let samplesThisEpoch = 0;
     let result;
@@ -91,10 +92,6 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
           await saveCheckpoint(ckptDir, parts, s, { reason });
         },
         onStep: (info) => {
-          if (!firstDescribed) {
-            firstDescribed = true;
-            for (const line of objective.describe?.() ?? []) io.out(`objective: ${line}`);
-          }
           samplesThisEpoch += info.size;
           if (bar) {
             if (info.batch === 1 || !bar.isActive) bar.start(info.batches, 0, { epoch: info.epoch + 1, loss: '—', speed: '—' });

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,8 @@ describe('vaelab train', () => {
     expect(interrupted.steps).toBeGreaterThanOrEqual(1);
     expect(interrupted.steps).toBeLessThan(8);
     expect(io.stderr.join('\n')).toMatch(/vaelab resume/);
+    // A crash in the middle of an append leaves half a line; resume drops it.
+    appendFileSync(join(dir!, 'metrics.jsonl'), '{"step": 99, "epo');
     const resumeIo = capture();
     expect(await main(['resume', dir!], resumeIo)).toBe(0);
     expect(resumeIo.stdout.join('\n')).toMatch(new RegExp(`resuming at epoch \\d, batch \\d, step ${interrupted.steps}`));

@@ -125,10 +125,21 @@ export function appendMetrics(dir: string, record: MetricsRecord): void {
 export function readMetrics(dir: string): MetricsRecord[] {
   const path = join(dir, RUN_FILES.metrics);
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
+  const lines = readFileSync(path, 'utf8')
     .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as MetricsRecord);
+    .filter((l) => l.trim());
+  const records: MetricsRecord[] = [];
+  for (const [i, line] of lines.entries()) {
+    try {
+      records.push(JSON.parse(line) as MetricsRecord);
+    } catch (e) {
+      // A crash in the middle of an append leaves a partial last line: drop it (resume rewrites
+      // the file). A bad line anywhere else is damage to report.
+      if (i === lines.length - 1) break;
+      throw new Error(`${path}:${i + 1}: not a JSON line (${(e as Error).message})`);
+    }
+  }
+  return records;
 }
 
 export function readSummary(dir: string): Record<string, unknown> {
