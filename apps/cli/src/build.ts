@@ -10,7 +10,7 @@ import {
   VaeLabError,
   selectBackend,
 } from '@vaelab/core';
-import { gatherBatch } from '@vaelab/data';
+import { batchInput } from '@vaelab/trainers';
 import { validate } from '@vaelab/config';
 import { VaeModel } from '@vaelab/objectives';
 import { type RunConfig, runConfigSchema } from './schema.js';
@@ -60,8 +60,7 @@ function preflight(dataset: Dataset, model: VaeModel, objective: Objective, stre
   const n = Math.min(2, dataset.train.size);
   if (n === 0) throw new VaeLabError('data: the training split is empty');
   tf.tidy(() => {
-    const { x: raw } = gatherBatch(dataset.train, dataset.shape, Array.from({ length: n }, (_, i) => i));
-    const x = dataset.transform ? dataset.transform(raw, noise, true) : raw;
+    const x = batchInput(dataset, dataset.train, Array.from({ length: n }, (_, i) => i), noise, true);
     objective.loss(model.forward(x, noise), { step: 0, epoch: 0, training: true, noise });
   });
 }

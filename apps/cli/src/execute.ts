@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type BackendSelection, type ComponentRegistry, NonFiniteLossError, VaeLabError } from '@vaelab/core';
-import { type TrainState, hasCheckpoint, loadCheckpoint, saveCheckpoint, train } from '@vaelab/trainers';
+import { type MetricsRecord, type TrainState, hasCheckpoint, loadCheckpoint, saveCheckpoint, train } from '@vaelab/trainers';
 import { buildExperiment } from './build.js';
 import type { Io } from './io.js';
 import { RUN_FILES, appendMetrics, readMetrics, readSummary, truncateMetrics, writeJson } from './run-folder.js';
@@ -23,6 +23,11 @@ export interface ExecuteResult {
   runDir: string;
   status: 'completed' | 'interrupted' | 'non-finite';
   summary: Record<string, unknown>;
+}
+
+/** The loss terms of a metrics record (everything but its position and split). */
+function termsOf(record: MetricsRecord): [string, number][] {
+  return Object.entries(record).filter(([k]) => !['step', 'epoch', 'split'].includes(k)) as [string, number][];
 }
 
 function fmt(x: number | undefined): string {
@@ -106,9 +111,9 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
             bar?.stop();
             const secs = (Date.now() - epochStarted) / 1000;
             epochSeconds.push(secs);
-            const terms = Object.entries(record)
-              .filter(([k]) => !['step', 'epoch', 'split', 'loss'].includes(k))
-              .map(([k, v]) => `${k} ${fmt(v as number)}`)
+            const terms = termsOf(record)
+              .filter(([k]) => k !== 'loss')
+              .map(([k, v]) => `${k} ${fmt(v)}`)
               .join(', ');
             io.out(
               `epoch ${record.epoch}/${config.trainer.epochs}  train loss ${fmt(lastTrainLoss)}  test loss ${fmt(record.loss)} (${terms})  ${secs.toFixed(1)} s`,
@@ -143,7 +148,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
       epochs: result.state.epoch,
       steps: result.state.step,
       test_loss: test?.loss ?? null,
-      test: test ? Object.fromEntries(Object.entries(test).filter(([k]) => !['step', 'epoch', 'split'].includes(k))) : null,
+      test: test ? Object.fromEntries(termsOf(test)) : null,
       train_loss: lastTrain?.loss ?? null,
       units: 'nats per example',
       // This process only: a resumed run counts the time since it resumed.

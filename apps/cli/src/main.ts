@@ -179,7 +179,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('-m, --multirun', 'sweep: comma-separated values give one job per combination')
     .option('--cfg', 'print the resolved config and exit')
     .action(async (args: string[], flags: TrainFlags) => {
-      code = await trainCommand(args, flags, io, ['train', ...argv.slice(1)]);
+      code = await trainCommand(args, flags, io, argv);
     });
   program
     .command('resume')

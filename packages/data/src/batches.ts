@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { RandomStream, ShapeError, type DataSplit } from '@vaelab/core';
+import { RandomStream, ShapeError, type DataSplit, sizeOf } from '@vaelab/core';
 
 /*
  * Seeded batching with an exact-resume cursor. The order of epoch e is a permutation that depends
@@ -53,8 +53,7 @@ export interface Batch {
  * copied into one Float32Array, then handed to tfjs in a single call. The caller disposes the tensors.
  */
 export function gatherBatch(split: DataSplit, shape: number[], indices: Int32Array | number[]): Batch {
-  let d = 1;
-  for (const s of shape) d *= s;
+  const d = sizeOf(shape);
   if (split.x.length !== split.size * d) {
     throw new ShapeError(
       `gatherBatch: split holds ${split.x.length} values, but ${split.size} examples of shape [${shape.join(', ')}] need ${split.size * d}`,

@@ -1,10 +1,10 @@
-import type { Dataset, DataSplit } from '@vaelab/core';
+import { type Dataset, type DataSplit, sizeOf } from '@vaelab/core';
 
 /** The first `n` examples of a split (all of them when n is null or at least the split's size). Views, no copies. */
 export function takeFirst(split: DataSplit, n: number | null, shape: number[]): DataSplit {
   if (n === null || n >= split.size) return split;
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`takeFirst: n must be a non-negative integer or null, got ${n}`);
-  const d = shape.reduce((a, b) => a * b, 1);
+  const d = sizeOf(shape);
   const out: { size: number; x: Float32Array; labels?: Int32Array } = { size: n, x: split.x.subarray(0, n * d) };
   if (split.labels) out.labels = split.labels.subarray(0, n);
   return out;

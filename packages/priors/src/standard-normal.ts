@@ -9,7 +9,8 @@ export class StandardNormalPrior implements Prior {
   constructor(readonly latentDim: number) {}
 
   distribution(batch: number): Normal {
-    return new Normal(tf.zeros([batch, this.latentDim]), tf.ones([batch, this.latentDim]), 1, tf.zeros([batch, this.latentDim]));
+    const zeros = tf.zeros([batch, this.latentDim]);
+    return new Normal(zeros, tf.ones([batch, this.latentDim]), 1, zeros); // loc 0, log σ 0
   }
 
   dispose(): void {}

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { type RandomStreams, VaeLabError } from '@vaelab/core';
+import { type RandomStreams, VaeLabError, sizeOf } from '@vaelab/core';
 
 /*
  * A checkpoint is a folder: manifest.json (names, shapes, offsets, training state) and
@@ -124,8 +124,7 @@ export async function loadCheckpoint(
   const bytes = readFileSync(join(dir, 'weights.bin'));
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const read = (e: TensorEntry): tf.Tensor => {
-    const n = e.shape.reduce((a, b) => a * b, 1);
-    return tf.tensor(all.subarray(e.offset, e.offset + n), e.shape);
+    return tf.tensor(all.subarray(e.offset, e.offset + sizeOf(e.shape)), e.shape);
   };
   const byName = new Map(manifest.variables.map((e) => [e.name, e]));
   if (byName.size !== parts.variables.length) {
@@ -145,11 +144,8 @@ export async function loadCheckpoint(
     t.dispose();
   }
   if (manifest.optimizer.length > 0) {
-    const current = await parts.optimizer.getWeights();
-    const names = current.map((w) => w.name);
-    for (const w of current) if (w.name === 'iter') w.tensor.dispose();
-    // Before the first step tfjs has created no slots yet; then only the position is known.
-    const restored = manifest.optimizer.map((e, i) => ({ name: names[i] ?? (i === 0 ? 'iter' : `slot_${i}`), tensor: read(e) }));
+    // tfjs's setWeights reads the iteration count first and the slots by position; names are unused.
+    const restored = manifest.optimizer.map((e, i) => ({ name: i === 0 ? 'iter' : `slot_${i}`, tensor: read(e) }));
     await parts.optimizer.setWeights(restored);
     for (const r of restored) r.tensor.dispose();
     const hidden = hiddenScalars(parts.optimizer);

@@ -8,6 +8,7 @@ export {
   type TrainArgs,
   type TrainResult,
   type TrainerOptions,
+  batchInput,
   evaluate,
   initialState,
   train,

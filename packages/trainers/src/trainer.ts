@@ -100,6 +100,31 @@ function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTe
   });
 }
 
+/**
+ * Model inputs for the examples at `indices`: the stored values, through the dataset's transform
+ * (e.g. dynamic binarization) when it has one.
+ */
+export function batchInput(
+  dataset: Dataset,
+  split: DataSplit,
+  indices: Int32Array | number[],
+  rng: RandomStream,
+  training: boolean,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const { x } = gatherBatch(split, dataset.shape, indices);
+    return dataset.transform ? dataset.transform(x, rng, training) : x;
+  });
+}
+
+/** The loss and its terms as numbers, [loss, ...terms], read in one transfer. */
+function lossValues(loss: tf.Tensor, terms: Record<string, tf.Tensor>): { names: string[]; values: Float32Array } {
+  const packed = tf.stack([loss, ...Object.values(terms)]);
+  const values = packed.dataSync() as Float32Array;
+  packed.dispose();
+  return { names: ['loss', ...Object.keys(terms)], values };
+}
+
 /** One optimizer step on a batch. Returns [loss, ...terms] as numbers. Leaves no tensors behind. */
 export function trainStep(
   args: Pick<TrainArgs, 'model' | 'objective' | 'optimizer' | 'options'>,
@@ -107,21 +132,15 @@ export function trainStep(
   noise: RandomStream,
   at: { step: number; epoch: number },
 ): { names: string[]; values: Float32Array } {
-  const vars = args.model.variables;
-  let names: string[] = [];
-  let kept: tf.Tensor[] = [];
+  let terms: Record<string, tf.Tensor> = {};
   const { value, grads } = tf.variableGrads(() => {
     const fwd = args.model.forward(x, noise);
     const r = args.objective.loss(fwd, { step: at.step, epoch: at.epoch, training: true, noise });
-    names = ['loss', ...Object.keys(r.terms)];
-    kept = Object.values(r.terms).map((t) => tf.keep(t));
+    terms = Object.fromEntries(Object.entries(r.terms).map(([k, t]) => [k, tf.keep(t)]));
     return r.loss;
-  }, vars);
-  const packed = tf.stack([value, ...kept]);
-  const values = packed.dataSync() as Float32Array;
-  packed.dispose();
-  value.dispose();
-  for (const t of kept) t.dispose();
+  }, args.model.variables);
+  const { names, values } = lossValues(value, terms);
+  tf.dispose([value, ...Object.values(terms)]);
   try {
     finiteCheck(at.step, names, values);
     if (args.options.clip_norm !== null) {
@@ -152,17 +171,12 @@ export function evaluate(
 ): Record<string, number> {
   const sums: Record<string, number> = {};
   for (const { indices } of evalBatches(split, batchSize)) {
-    const n = indices.length;
-    const values = tf.tidy(() => {
-      const { x: raw } = gatherBatch(split, dataset.shape, indices);
-      const x = dataset.transform ? dataset.transform(raw, noise, false) : raw;
+    const { names, values } = tf.tidy(() => {
+      const x = batchInput(dataset, split, indices, noise, false);
       const r = objective.loss(model.forward(x, noise), { step: at.step, epoch: at.epoch, training: false, noise });
-      const names = ['loss', ...Object.keys(r.terms)];
-      return { names, packed: tf.stack([r.loss, ...Object.values(r.terms)]) };
+      return lossValues(r.loss, r.terms);
     });
-    const data = values.packed.dataSync();
-    values.packed.dispose();
-    values.names.forEach((name, i) => (sums[name] = (sums[name] ?? 0) + data[i]! * n));
+    names.forEach((name, i) => (sums[name] = (sums[name] ?? 0) + values[i]! * indices.length));
   }
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / split.size]));
 }
@@ -185,10 +199,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     const order = epochPermutation(dataset.train.size, streams.seed, state.epoch);
     while (state.batch < batches) {
       const indices = batchIndices(order, state.batch, options.batch_size);
-      const x = tf.tidy(() => {
-        const { x: raw } = gatherBatch(dataset.train, dataset.shape, indices);
-        return dataset.transform ? dataset.transform(raw, dataNoise, true) : raw;
-      });
+      const x = batchInput(dataset, dataset.train, indices, dataNoise, true);
       let result: { names: string[]; values: Float32Array };
       try {
         result = trainStep(args, x, noise, { step: state.step, epoch: state.epoch });
