@@ -9,6 +9,7 @@ import {
   type BackendSelection,
   VaeLabError,
   selectBackend,
+  withValidation,
 } from '@vaelab/core';
 import { batchInput } from '@vaelab/trainers';
 import { validate } from '@vaelab/config';
@@ -59,10 +60,15 @@ function preflight(dataset: Dataset, model: VaeModel, objective: Objective, stre
   const noise = streams.stream('preflight');
   const n = Math.min(2, dataset.train.size);
   if (n === 0) throw new VaeLabError('data: the training split is empty');
-  tf.tidy(() => {
-    const x = batchInput(dataset, dataset.train, Array.from({ length: n }, (_, i) => i), noise, true);
-    objective.loss(model.forward(x, noise), { step: 0, epoch: 0, training: true, noise });
-  });
+  // With validation on, distributions check their parameters' values (σ > 0, probabilities in
+  // [0, 1]) once, here, rather than on every step.
+  withValidation(() =>
+    tf.tidy(() => {
+      model.setStep(0);
+      const x = batchInput(dataset, dataset.train, Array.from({ length: n }, (_, i) => i), noise, true);
+      objective.loss(model.forward(x, noise), { step: 0, epoch: 0, training: true, noise });
+    }),
+  );
 }
 
 /**
@@ -82,7 +88,18 @@ export async function buildExperiment(
   const dataShape = dataset.shape;
   const latentDim = config.latent_dim;
   const posterior = registry.build('posterior', config.posterior, { ...base, latentDim }, 'posterior');
-  const likelihood = registry.build('likelihood', config.likelihood, { ...base, dataShape }, 'likelihood');
+  const likelihood = registry.build('likelihood', config.likelihood, { ...base, dataShape, levels: dataset.levels }, 'likelihood');
+  if (likelihood.checkData) {
+    for (const [split, data] of [['train', dataset.train], ['test', dataset.test]] as const) {
+      try {
+        likelihood.checkData(data.x, { split, dataset: dataset.name, levels: dataset.levels });
+      } catch (e) {
+        likelihood.dispose();
+        posterior.dispose();
+        throw e;
+      }
+    }
+  }
   const objective = registry.build('objective', config.objective, base, 'objective');
   if (objective.needsReparameterization && !posterior.reparameterized) {
     throw new ComponentConfigError(
@@ -103,7 +120,7 @@ export async function buildExperiment(
     'decoder',
   );
   const prior = registry.build('prior', config.prior, { ...base, latentDim, dataShape }, 'prior');
-  const model = new VaeModel({ encoder, posterior, decoder, likelihood, prior, latentDim, dataShape });
+  const model = new VaeModel({ encoder, posterior, decoder, likelihood, prior, latentDim, dataShape }, config.posterior.name);
   const optimizer = registry.build('optimizer', config.trainer.optimizer, base, 'trainer.optimizer');
   try {
     preflight(dataset, model, objective, streams);

@@ -44,7 +44,7 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
   try {
     const runDir = typeof opts.runDir === 'string' ? opts.runDir : opts.runDir(exp.backend);
     const ckptDir = join(runDir, RUN_FILES.checkpoint);
-    const parts = { variables: exp.model.namedVariables(), optimizer: exp.optimizer, streams: exp.streams };
+    const parts = { variables: exp.model.checkpointVariables(), optimizer: exp.optimizer, streams: exp.streams };
     let state: TrainState | undefined;
     if (opts.resume) {
       if (!hasCheckpoint(ckptDir)) throw new VaeLabError(`${runDir}: no checkpoint to resume from (${ckptDir} is missing)`);

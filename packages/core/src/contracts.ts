@@ -6,7 +6,19 @@ import type { RandomStream, RandomStreams } from './random.js';
 
 /** Something that owns trainable variables; it is their only owner and disposes them. */
 export interface Owner {
+  /** Trainable variables, updated by the optimizer. */
   readonly variables: tf.Variable[];
+  /**
+   * Non-trainable state saved in checkpoints but never given to the optimizer (e.g. a VQ-VAE's EMA
+   * codebook statistics). Absent when there is none.
+   */
+  readonly state?: tf.Variable[];
+  /**
+   * Told the global step before each training step and each evaluation, for anything that follows
+   * a schedule (a relaxed categorical's temperature). It must depend on the step alone, so that a
+   * resumed run sees the same values.
+   */
+  setStep?(step: number): void;
   dispose(): void;
 }
 
@@ -15,9 +27,21 @@ export interface LatentSpec {
   readonly dim: number;
 }
 
+/** What a prior may use of the model it belongs to (the VampPrior evaluates q(z | u) at pseudo-inputs). */
+export interface PriorModelAccess {
+  /** Shape of one example, e.g. [28, 28, 1]. */
+  readonly dataShape: number[];
+  /** q(z | x) for inputs x: [n, ...dataShape]: the encoder, then the posterior family. */
+  encode(x: tf.Tensor): Distribution;
+  /** The posterior family's name, for error messages. */
+  readonly posteriorName: string;
+}
+
 export interface Prior extends Owner {
   /** p(z) for `batch` examples: batch shape [batch], event shape [latentDim]. */
   distribution(batch: number): Distribution;
+  /** Called once by the model that owns this prior, before any `distribution` call. */
+  bind?(model: PriorModelAccess): void;
 }
 
 export interface PosteriorFamily extends Owner {
@@ -36,6 +60,12 @@ export interface Likelihood extends Owner {
   paramShape(dataShape: number[]): number[];
   /** p(x | z) from the decoder output: params [batch, ...paramShape]; event shape = dataShape. */
   distribution(params: tf.Tensor): Distribution;
+  /**
+   * Checks that stored data lies in the support (e.g. integers 0..255 for a 256-way categorical,
+   * [0, 1] for a Bernoulli) before training starts; throws an error naming the component, the
+   * split and an offending value. `values` holds a split's examples row-major.
+   */
+  checkData?(values: Float32Array, info: { split: string; dataset: string; levels: number | null }): void;
 }
 
 export interface Encoder extends Owner {
@@ -129,6 +159,8 @@ export interface PosteriorContext extends BaseContext {
 }
 export interface LikelihoodContext extends BaseContext {
   readonly dataShape: number[];
+  /** The dataset's number of levels per value (256 for 8-bit images), null when continuous. */
+  readonly levels: number | null;
 }
 export interface EncoderContext extends BaseContext {
   readonly inputShape: number[];

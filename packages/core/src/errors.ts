@@ -32,3 +32,6 @@ export class NonFiniteLossError extends VaeLabError {
     super(`non-finite loss at step ${step}: ${detail}`);
   }
 }
+
+/** A distribution's parameter or a value outside its support (a negative σ, a non-integer category). */
+export class SupportError extends VaeLabError {}

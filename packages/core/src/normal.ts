@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Distribution } from './distribution.js';
 import type { RandomStream } from './random.js';
-import { LOG_2PI, assertShape, stopGradient, sumEvent } from './tensor.js';
+import { LOG_2PI, assertShape, assertValues, stopGradient, sumEvent, validationEnabled } from './tensor.js';
 
 /**
  * Independent normal over the last `eventRank` axes: N(loc, diag(scale²)).
@@ -27,6 +27,10 @@ export class Normal implements Distribution {
     this.batchShape = loc.shape.slice(0, loc.rank - eventRank);
     this.eventShape = loc.shape.slice(loc.rank - eventRank);
     this.logScale = logScale ?? tf.log(scale);
+    if (validationEnabled()) {
+      assertValues('Normal', 'loc', loc, { allowed: 'finite', above: -Infinity, below: Infinity });
+      assertValues('Normal', 'scale', scale, { allowed: 'positive and finite', above: 0, below: Infinity });
+    }
   }
 
   /** z = μ + σ ⊙ ε, ε ~ N(0, I): gradients flow to μ and σ (Kingma & Welling 2013, §2.4). */

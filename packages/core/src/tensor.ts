@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ShapeError } from './errors.js';
+import { ShapeError, SupportError } from './errors.js';
 
 export const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -33,4 +33,79 @@ export function assertShape(who: string, what: string, actual: readonly number[]
 /** The number of elements of a shape. */
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/* Argument validation (TFP's validate_args): off by default because it reads tensors back. */
+
+let validating = false;
+
+/** Turn value checks of distribution parameters and arguments on or off; returns the old setting. */
+export function setValidation(on: boolean): boolean {
+  const old = validating;
+  validating = on;
+  return old;
+}
+
+export function validationEnabled(): boolean {
+  return validating;
+}
+
+/** Run `fn` with validation on, restoring the previous setting afterwards. */
+export function withValidation<T>(fn: () => T): T {
+  const old = setValidation(true);
+  try {
+    return fn();
+  } finally {
+    setValidation(old);
+  }
+}
+
+export interface ValueConstraint {
+  /** Human description of what is allowed, e.g. "positive" or "integers in 0..255". */
+  readonly allowed: string;
+  readonly min?: number;
+  readonly max?: number;
+  /** Exclusive bounds. */
+  readonly above?: number;
+  readonly below?: number;
+  readonly integer?: boolean;
+}
+
+function violates(v: number, c: ValueConstraint): boolean {
+  if (Number.isNaN(v)) return true;
+  if (c.min !== undefined && v < c.min) return true;
+  if (c.max !== undefined && v > c.max) return true;
+  if (c.above !== undefined && !(v > c.above)) return true;
+  if (c.below !== undefined && !(v < c.below)) return true;
+  if (c.integer && !Number.isInteger(v)) return true;
+  return false;
+}
+
+/** The multi-index of flat offset `i` in `shape`. */
+function unravel(i: number, shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length);
+  for (let a = shape.length - 1; a >= 0; a--) {
+    const n = shape[a]!;
+    out[a] = i % n;
+    i = Math.floor(i / n);
+  }
+  return out;
+}
+
+/**
+ * Throws a SupportError naming `who`, `what`, the shape, the first offending value and its index,
+ * unless every value satisfies the constraint. Reads the tensor back: call it when
+ * `validationEnabled()` or on data that is checked once.
+ */
+export function assertValues(who: string, what: string, values: tf.Tensor | ArrayLike<number>, c: ValueConstraint, shape?: readonly number[]): void {
+  const data = values instanceof tf.Tensor ? values.dataSync() : values;
+  const dims = values instanceof tf.Tensor ? values.shape : (shape ?? [data.length]);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (violates(v, c)) {
+      throw new SupportError(
+        `${who}: ${what} must be ${c.allowed}; got ${v} at index [${unravel(i, dims).join(', ')}] of shape [${dims.join(', ')}]`,
+      );
+    }
+  }
 }

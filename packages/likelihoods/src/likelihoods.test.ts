@@ -55,7 +55,7 @@ describe('FixedGaussianLikelihood', () => {
 
   it('rejects a non-positive σ through the registry with the config path', () => {
     const registry = new ComponentRegistry().use({ components });
-    const ctx = { dataShape: [4], streams: new RandomStreams(1), cwd: '.' };
+    const ctx = { dataShape: [4], levels: null, streams: new RandomStreams(1), cwd: '.' };
     expect(() => registry.build('likelihood', { name: 'gaussian', sigma: -1 }, ctx, 'likelihood')).toThrow(/likelihood\.sigma/);
     expect(registry.build('likelihood', { name: 'bernoulli' }, ctx).discrete).toBe(true);
   });

@@ -25,8 +25,26 @@ export interface VaeParts {
  * The composition x -> q(z|x) -> z -> p(x|z), with the prior alongside. It owns nothing itself;
  * each part owns its variables. `namedVariables` gives stable names for checkpoints.
  */
+const PARTS = ['encoder', 'posterior', 'decoder', 'likelihood', 'prior'] as const;
+
 export class VaeModel {
-  constructor(readonly parts: VaeParts) {}
+  constructor(
+    readonly parts: VaeParts,
+    /** The posterior family's config name, for error messages (e.g. from the VampPrior). */
+    posteriorName = 'posterior',
+  ) {
+    const { encoder, posterior } = parts;
+    parts.prior.bind?.({
+      dataShape: parts.dataShape,
+      posteriorName,
+      encode: (x) => posterior.distribution(encoder.apply(x)),
+    });
+  }
+
+  /** Tell every part the global step (schedules such as a temperature follow it). */
+  setStep(step: number): void {
+    for (const part of PARTS) this.parts[part].setStep?.(step);
+  }
 
   /** x: [batch, ...dataShape]. Draws one z ~ q (reparameterized when possible) from `noise`. */
   forward(x: tf.Tensor, noise: RandomStream, cond?: tf.Tensor): Forward {
@@ -47,10 +65,20 @@ export class VaeModel {
   /** Trainable variables in a fixed order: encoder, posterior, decoder, likelihood, prior. */
   namedVariables(): [string, tf.Variable][] {
     const out: [string, tf.Variable][] = [];
-    for (const part of ['encoder', 'posterior', 'decoder', 'likelihood', 'prior'] as const) {
-      this.parts[part].variables.forEach((v, i) => out.push([`${part}/${i}`, v]));
-    }
+    for (const part of PARTS) this.parts[part].variables.forEach((v, i) => out.push([`${part}/${i}`, v]));
     return out;
+  }
+
+  /** Non-trainable state (EMA statistics and the like), named as `part/state/i`. */
+  namedState(): [string, tf.Variable][] {
+    const out: [string, tf.Variable][] = [];
+    for (const part of PARTS) this.parts[part].state?.forEach((v, i) => out.push([`${part}/state/${i}`, v]));
+    return out;
+  }
+
+  /** Everything a checkpoint must hold: trainable variables, then state. */
+  checkpointVariables(): [string, tf.Variable][] {
+    return [...this.namedVariables(), ...this.namedState()];
   }
 
   get variables(): tf.Variable[] {
@@ -58,6 +86,6 @@ export class VaeModel {
   }
 
   dispose(): void {
-    for (const part of ['encoder', 'posterior', 'decoder', 'likelihood', 'prior'] as const) this.parts[part].dispose();
+    for (const part of PARTS) this.parts[part].dispose();
   }
 }

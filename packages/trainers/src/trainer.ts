@@ -133,6 +133,7 @@ export function trainStep(
   at: { step: number; epoch: number },
 ): { names: string[]; values: Float32Array } {
   let terms: Record<string, tf.Tensor> = {};
+  args.model.setStep(at.step);
   const { value, grads } = tf.variableGrads(() => {
     const fwd = args.model.forward(x, noise);
     const r = args.objective.loss(fwd, { step: at.step, epoch: at.epoch, training: true, noise });
@@ -170,6 +171,7 @@ export function evaluate(
   at: { step: number; epoch: number },
 ): Record<string, number> {
   const sums: Record<string, number> = {};
+  model.setStep(at.step);
   for (const { indices } of evalBatches(split, batchSize)) {
     const { names, values } = tf.tidy(() => {
       const x = batchInput(dataset, split, indices, noise, false);
