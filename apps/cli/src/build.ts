@@ -100,7 +100,7 @@ export async function buildExperiment(
       }
     }
   }
-  const objective = registry.build('objective', config.objective, base, 'objective');
+  const objective = registry.build('objective', config.objective, { ...base, dataShape, latentDim, discrete: likelihood.discrete }, 'objective');
   if (objective.needsReparameterization && !posterior.reparameterized) {
     throw new ComponentConfigError(
       `objective '${config.objective.name}' needs reparameterized samples, but posterior '${config.posterior.name}' has none`,

@@ -107,8 +107,10 @@ export interface StepContext {
 export interface LossResult {
   /** The quantity minimized: nats per example, averaged over the batch. */
   loss: tf.Scalar;
-  /** Named terms, each averaged over the batch, in nats per example. */
+  /** Named terms, each averaged over the batch, in nats per example (or as the name says, e.g. bits_per_dim). */
   terms: Record<string, tf.Scalar>;
+  /** Named per-dimension quantities averaged over the batch, e.g. `kl_per_dim`: [latentDim], nats. */
+  vectors?: Record<string, tf.Tensor1D>;
 }
 
 export interface Objective {
@@ -170,7 +172,13 @@ export interface DecoderContext extends BaseContext {
   readonly latentDim: number;
   readonly outputShape: number[];
 }
-export type ObjectiveContext = BaseContext;
+export interface ObjectiveContext extends BaseContext {
+  /** Shape of one example. */
+  readonly dataShape: number[];
+  readonly latentDim: number;
+  /** True when the likelihood is over discrete values, so that bits per dimension mean something. */
+  readonly discrete: boolean;
+}
 export type DataContext = BaseContext;
 export type OptimizerContext = BaseContext;
 

@@ -58,7 +58,7 @@ describe('elbo', () => {
 
   it('is built from config; bad sample counts are config errors with the path', () => {
     const registry = new ComponentRegistry().use({ components });
-    const ctx = { streams: new RandomStreams(1), cwd: '.' };
+    const ctx = { streams: new RandomStreams(1), cwd: '.', dataShape: [4], latentDim: 2, discrete: true };
     expect(registry.build('objective', { name: 'elbo' }, ctx).name).toBe('elbo');
     expect(() => registry.build('objective', { name: 'elbo', samples: 0 }, ctx, 'objective')).toThrow(/objective\.samples/);
   });
