@@ -118,6 +118,11 @@ export interface Objective {
   /** Rejected at config time when paired with a posterior without rsample. */
   readonly needsReparameterization: boolean;
   loss(fwd: Forward, ctx: StepContext): LossResult;
+  /**
+   * Input corruption for denoising variants: the encoder sees corrupt(x) during training while the
+   * likelihood scores the clean x. Not applied in evaluation.
+   */
+  corrupt?(x: tf.Tensor, rng: RandomStream): tf.Tensor;
   /** Says how each term is computed (e.g. "kl: analytic (Normal ‖ Normal)"), after a first loss. */
   describe?(): string[];
 }

@@ -8,6 +8,11 @@ import type { RandomStream } from './random.js';
 export interface Distribution {
   readonly batchShape: number[];
   readonly eventShape: number[];
+  /**
+   * True when `logProb` is only available at this distribution's own samples (normalizing flows
+   * without a closed-form inverse cache log q at the points they produced). Absent means anywhere.
+   */
+  readonly logProbOnlyAtOwnSamples?: boolean;
   /** A sample with no gradient path to the parameters. Shape batchShape ++ eventShape. */
   sample(rng: RandomStream): tf.Tensor;
   /** A reparameterized (pathwise) sample, when the family has one. */

@@ -46,12 +46,16 @@ export class VaeModel {
     for (const part of PARTS) this.parts[part].setStep?.(step);
   }
 
-  /** x: [batch, ...dataShape]. Draws one z ~ q (reparameterized when possible) from `noise`. */
-  forward(x: tf.Tensor, noise: RandomStream, cond?: tf.Tensor): Forward {
+  /**
+   * x: [batch, ...dataShape]. Draws one z ~ q (reparameterized when possible) from `noise`.
+   * `encoderInput` (a corrupted x, for denoising) replaces x as the encoder's input; the
+   * likelihood still scores x.
+   */
+  forward(x: tf.Tensor, noise: RandomStream, cond?: tf.Tensor, encoderInput?: tf.Tensor): Forward {
     const { encoder, posterior, decoder, likelihood, prior, dataShape } = this.parts;
     assertShape('model input', 'x', x.shape.slice(1), dataShape);
     const batch = x.shape[0]!;
-    const qParams = encoder.apply(x, cond);
+    const qParams = encoder.apply(encoderInput ?? x, cond);
     const q = posterior.distribution(qParams);
     const z = q.rsample ? q.rsample(noise) : q.sample(noise);
     const decode = (zz: tf.Tensor): Distribution => likelihood.distribution(decoder.apply(zz, cond));

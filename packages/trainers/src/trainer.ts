@@ -135,7 +135,8 @@ export function trainStep(
   let terms: Record<string, tf.Tensor> = {};
   args.model.setStep(at.step);
   const { value, grads } = tf.variableGrads(() => {
-    const fwd = args.model.forward(x, noise);
+    const corrupted = args.objective.corrupt?.(x, noise);
+    const fwd = args.model.forward(x, noise, undefined, corrupted);
     const r = args.objective.loss(fwd, { step: at.step, epoch: at.epoch, training: true, noise });
     terms = Object.fromEntries(Object.entries(r.terms).map(([k, t]) => [k, tf.keep(t)]));
     return r.loss;
