@@ -25,9 +25,9 @@ export interface ExecuteResult {
   summary: Record<string, unknown>;
 }
 
-/** The loss terms of a metrics record (everything but its position and split). */
+/** The scalar loss terms of a metrics record (not its position, split or per-dimension vectors). */
 function termsOf(record: MetricsRecord): [string, number][] {
-  return Object.entries(record).filter(([k]) => !['step', 'epoch', 'split'].includes(k)) as [string, number][];
+  return Object.entries(record).filter(([k, v]) => !['step', 'epoch', 'split'].includes(k) && typeof v === 'number') as [string, number][];
 }
 
 function fmt(x: number | undefined): string {

@@ -4,6 +4,7 @@ export { type TrainState, type CheckpointParts, hasCheckpoint, loadCheckpoint, s
 export { adam, rmsprop, sgd } from './optimizers.js';
 export {
   type MetricsRecord,
+  averagesToRecord,
   type StepInfo,
   type TrainArgs,
   type TrainResult,

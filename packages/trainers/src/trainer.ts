@@ -33,7 +33,24 @@ export interface MetricsRecord {
   epoch: number;
   split: 'train' | 'test';
   loss: number;
-  [term: string]: number | string;
+  /** Scalar terms are numbers; per-dimension vectors (e.g. kl_per_dim) are arrays. */
+  [term: string]: number | string | number[];
+}
+
+/** Vector element i of `name` is carried as the scalar `name[i]` (one transfer, plain sums). */
+const ELEMENT = /^(.+)\[(\d+)\]$/;
+
+/** Averages of scalar sums, with `name[i]` entries gathered back into arrays. */
+export function averagesToRecord(sums: Record<string, number>, count: number): Record<string, number | number[]> {
+  const out: Record<string, number | number[]> = {};
+  for (const [name, sum] of Object.entries(sums)) {
+    const m = ELEMENT.exec(name);
+    if (m) {
+      const arr = (out[m[1]!] ??= []) as number[];
+      arr[Number(m[2])] = sum / count;
+    } else out[name] = sum / count;
+  }
+  return out;
 }
 
 export interface StepInfo {
@@ -117,12 +134,21 @@ export function batchInput(
   });
 }
 
-/** The loss and its terms as numbers, [loss, ...terms], read in one transfer. */
-function lossValues(loss: tf.Tensor, terms: Record<string, tf.Tensor>): { names: string[]; values: Float32Array } {
-  const packed = tf.stack([loss, ...Object.values(terms)]);
+/**
+ * The loss, its terms and the elements of its vectors as numbers, [loss, ...terms, ...vectors],
+ * read in one transfer. Vector element i of `v` is named `v[i]`.
+ */
+function lossValues(
+  loss: tf.Tensor,
+  terms: Record<string, tf.Tensor>,
+  vectors: Record<string, tf.Tensor> = {},
+): { names: string[]; values: Float32Array } {
+  const names = ['loss', ...Object.keys(terms)];
+  for (const [name, v] of Object.entries(vectors)) for (let i = 0; i < v.size; i++) names.push(`${name}[${i}]`);
+  const packed = tf.tidy(() => tf.concat([tf.stack([loss, ...Object.values(terms)]), ...Object.values(vectors).map((v) => tf.reshape(v, [-1]))]));
   const values = packed.dataSync() as Float32Array;
   packed.dispose();
-  return { names: ['loss', ...Object.keys(terms)], values };
+  return { names, values };
 }
 
 /** One optimizer step on a batch. Returns [loss, ...terms] as numbers. Leaves no tensors behind. */
@@ -133,16 +159,18 @@ export function trainStep(
   at: { step: number; epoch: number },
 ): { names: string[]; values: Float32Array } {
   let terms: Record<string, tf.Tensor> = {};
+  let vectors: Record<string, tf.Tensor> = {};
   args.model.setStep(at.step);
   const { value, grads } = tf.variableGrads(() => {
     const corrupted = args.objective.corrupt?.(x, noise);
     const fwd = args.model.forward(x, noise, undefined, corrupted);
     const r = args.objective.loss(fwd, { step: at.step, epoch: at.epoch, training: true, noise });
     terms = Object.fromEntries(Object.entries(r.terms).map(([k, t]) => [k, tf.keep(t)]));
+    vectors = Object.fromEntries(Object.entries(r.vectors ?? {}).map(([k, t]) => [k, tf.keep(t)]));
     return r.loss;
   }, args.model.variables);
-  const { names, values } = lossValues(value, terms);
-  tf.dispose([value, ...Object.values(terms)]);
+  const { names, values } = lossValues(value, terms, vectors);
+  tf.dispose([value, ...Object.values(terms), ...Object.values(vectors)]);
   try {
     finiteCheck(at.step, names, values);
     if (args.options.clip_norm !== null) {
@@ -170,18 +198,18 @@ export function evaluate(
   batchSize: number,
   noise: RandomStream,
   at: { step: number; epoch: number },
-): Record<string, number> {
+): Record<string, number | number[]> {
   const sums: Record<string, number> = {};
   model.setStep(at.step);
   for (const { indices } of evalBatches(split, batchSize)) {
     const { names, values } = tf.tidy(() => {
       const x = batchInput(dataset, split, indices, noise, false);
       const r = objective.loss(model.forward(x, noise), { step: at.step, epoch: at.epoch, training: false, noise });
-      return lossValues(r.loss, r.terms);
+      return lossValues(r.loss, r.terms, r.vectors);
     });
     names.forEach((name, i) => (sums[name] = (sums[name] ?? 0) + values[i]! * indices.length));
   }
-  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / split.size]));
+  return averagesToRecord(sums, split.size);
 }
 
 /**
@@ -227,10 +255,10 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
         return lastTest ? { state, interrupted: true, lastTest } : { state, interrupted: true };
       }
     }
-    const trainAvg = Object.fromEntries(Object.entries(state.epochSums).map(([k, v]) => [k, v / state.epochCount]));
-    args.onMetrics?.({ step: state.step, epoch: state.epoch + 1, split: 'train', loss: trainAvg.loss!, ...trainAvg });
+    const trainAvg = averagesToRecord(state.epochSums, state.epochCount);
+    args.onMetrics?.({ ...trainAvg, step: state.step, epoch: state.epoch + 1, split: 'train', loss: trainAvg.loss as number });
     const test = evaluate(model, objective, dataset, dataset.test, options.eval_batch_size, evalNoise, state);
-    lastTest = { step: state.step, epoch: state.epoch + 1, split: 'test', loss: test.loss!, ...test };
+    lastTest = { ...test, step: state.step, epoch: state.epoch + 1, split: 'test', loss: test.loss as number };
     args.onMetrics?.(lastTest);
     state.epoch += 1;
     state.batch = 0;
