@@ -3,6 +3,7 @@ export * from './random.js';
 export * from './distribution.js';
 export * from './tensor.js';
 export * from './normal.js';
+export * from './categorical.js';
 export * from './kl.js';
 export * from './contracts.js';
 export * from './registry.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { OneHotCategorical, RelaxedOneHotCategorical, klOneHotCategorical, klRelaxedCategorical } from './categorical.js';
 import type { Distribution, DistributionClass } from './distribution.js';
 import { Normal, klNormalNormal } from './normal.js';
 import type { RandomStream } from './random.js';
@@ -97,3 +98,5 @@ export function hasAnalyticKL(q: Distribution, p: Distribution): boolean {
 }
 
 registerKL(Normal, Normal, klNormalNormal);
+registerKL(OneHotCategorical, OneHotCategorical, klOneHotCategorical);
+registerKL(RelaxedOneHotCategorical, OneHotCategorical, klRelaxedCategorical);
