@@ -58,7 +58,11 @@ export class VaeModel {
     const qParams = encoder.apply(encoderInput ?? x, cond);
     const q = posterior.distribution(qParams);
     const z = q.rsample ? q.rsample(noise) : q.sample(noise);
-    const decode = (zz: tf.Tensor): Distribution => likelihood.distribution(decoder.apply(zz, cond));
+    // Other samples come sample-major ([s1 batch; s2 batch; ...], as IWAE concatenates them), so
+    // a condition is tiled whole along the batch axis to match.
+    const tiled = (rows: number): tf.Tensor | undefined =>
+      cond && rows !== batch ? tf.tile(cond, [rows / batch, ...cond.shape.slice(1).map(() => 1)]) : cond;
+    const decode = (zz: tf.Tensor): Distribution => likelihood.distribution(decoder.apply(zz, tiled(zz.shape[0]!)));
     const pParams = decoder.apply(z, cond);
     assertShape('decoder', 'output', pParams.shape.slice(1), likelihood.paramShape(dataShape));
     const px = likelihood.distribution(pParams);
