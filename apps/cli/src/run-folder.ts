@@ -35,10 +35,20 @@ function stamp(d: Date): string {
 /** `<out>/<experiment>/<timestamp>[-<job>]`, made unique if a run started in the same second. */
 export function createRunDir(outDir: string, experiment: string, job?: number, now = new Date()): string {
   const base = join(outDir, experiment, `${stamp(now)}${job === undefined ? '' : `-job${job}`}`);
-  let dir = base;
-  for (let i = 1; existsSync(dir); i++) dir = `${base}.${i}`;
-  mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-  return dir;
+  mkdirSync(join(outDir, experiment), { recursive: true });
+  // mkdir without `recursive` fails when the folder exists, so two processes started in the same
+  // second cannot share a folder (checking existsSync first would race).
+  for (let i = 0; ; i++) {
+    const dir = i === 0 ? base : `${base}.${i}`;
+    try {
+      mkdirSync(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw e;
+    }
+    mkdirSync(join(dir, 'checkpoints'));
+    return dir;
+  }
 }
 
 const PACKAGES = [
