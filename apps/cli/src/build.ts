@@ -66,7 +66,9 @@ function preflight(dataset: Dataset, model: VaeModel, objective: Objective, stre
     tf.tidy(() => {
       model.setStep(0);
       const x = batchInput(dataset, dataset.train, Array.from({ length: n }, (_, i) => i), noise, true);
-      objective.loss(model.forward(x, noise), { step: 0, epoch: 0, training: true, noise });
+      // training: false, so that the objective's training-only updates (a VQ codebook's EMA
+      // statistics, dead-code resets) do not run before training starts.
+      objective.loss(model.forward(x, noise), { step: 0, epoch: 0, training: false, noise });
     }),
   );
 }
