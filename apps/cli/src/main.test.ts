@@ -199,10 +199,10 @@ describe('bad input: a clear error, exit 2, and no run folder', () => {
   }
 
   it('unknown component: lists registered names and the config path', () =>
-    fails([...TINY, 'prior.name=vamp'], /prior\.name: unknown prior 'vamp'; registered prior components: standard_normal/));
+    fails([...TINY, 'prior.name=vampp'], /prior\.name: unknown prior 'vampp'; registered prior components: gaussian, mixture_of_gaussians, standard_normal, uniform_categorical, vamp/));
 
   it('unknown group option: lists the files of the group', () =>
-    fails([...TINY, 'prior=vamp'], /vamp[\s\S]*standard_normal/));
+    fails([...TINY, 'prior=vampp'], /unknown option "vampp" for group prior[\s\S]*standard_normal[\s\S]*Did you mean vamp/));
 
   it('option of the wrong type: names the path, what is expected and what was found', () =>
     fails([...TINY, 'encoder.hidden=abc'], /encoder\.hidden: expected a list, got "abc"/));

@@ -13,6 +13,7 @@ import {
 } from '@vaelab/config';
 import { type BackendSelection, COMPONENT_KINDS, type ComponentKind, ComponentRegistry, VaeLabError } from '@vaelab/core';
 import { checkConfig } from './build.js';
+import { type EvalFlags, evaluateRun, parseEvalFlags } from './eval.js';
 import { type ExecuteResult, executeRun } from './execute.js';
 import { type Io, processIo } from './io.js';
 import { builtinRegistry, loadPlugins } from './registry.js';
@@ -144,6 +145,17 @@ async function rerunCommand(runDirArg: string, flags: { out?: string }, io: Io, 
   return exitCode(result.status);
 }
 
+async function evalCommand(runDirArg: string, flags: EvalFlags, io: Io): Promise<number> {
+  const settings = parseEvalFlags(flags); // bad flags fail before anything is loaded
+  const runDir = resolve(io.cwd, runDirArg);
+  if (!existsSync(runDir)) throw new UsageError(`eval: run folder ${runDir} does not exist`);
+  const { project, registry } = await setup(io);
+  const { dir, raw, file } = readRunConfig(runDir);
+  const config = checkConfig(raw, registry, file);
+  await evaluateRun({ ...settings, runDir: dir, config, registry, root: project.root, io });
+  return EXIT.ok;
+}
+
 async function listCommand(kind: string | undefined, io: Io): Promise<number> {
   const { registry } = await setup(io);
   if (kind !== undefined && !COMPONENT_KINDS.includes(kind as ComponentKind)) {
@@ -195,6 +207,17 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('-o, --out <dir>', 'folder for run folders')
     .action(async (run: string, flags: { out?: string }) => {
       code = await rerunCommand(run, flags, io, argv);
+    });
+  program
+    .command('eval')
+    .description("evaluate a run's latest checkpoint: importance-sampled log-likelihood, ELBO, bits/dim, active units; writes eval.json")
+    .argument('<run>', 'run folder')
+    .option('-k, --iw-samples <K>', 'importance samples per example (default 1000)')
+    .option('--split <split>', 'test or train (default test)')
+    .option('--limit <N>', 'evaluate only the first N examples of the split')
+    .option('--batch-size <B>', "examples per batch (default: the run's trainer.eval_batch_size)")
+    .action(async (run: string, flags: EvalFlags) => {
+      code = await evalCommand(run, flags, io);
     });
   program
     .command('list')

@@ -61,6 +61,7 @@ const PACKAGES = [
   '@vaelab/likelihoods',
   '@vaelab/objectives',
   '@vaelab/trainers',
+  '@vaelab/eval',
   '@tensorflow/tfjs',
   '@tensorflow/tfjs-backend-wasm',
 ];

@@ -1,5 +1,6 @@
 import { defineComponent } from '@vaelab/core';
 import { z } from 'zod';
+import { BINARIZATIONS, type Binarization, binarizeDataset } from './binarized.js';
 import { loadMnist } from './mnist.js';
 import { limitDataset } from './subset.js';
 import { makeSynthetic } from './synthetic.js';
@@ -37,6 +38,35 @@ export const mnistComponent = defineComponent({
     }),
 });
 
+export const binarizedMnistComponent = defineComponent({
+  kind: 'data',
+  name: 'binarized_mnist',
+  description:
+    'MNIST binarized to 0/1 (levels 2): dynamic (a fresh Bernoulli draw per training batch; the test split binarized once) or static (both splits once)',
+  schema: mnistComponent.schema.extend({
+    binarization: z
+      .enum(BINARIZATIONS as [Binarization, ...Binarization[]])
+      .default('dynamic')
+      .describe('dynamic: re-binarize every training batch; static: binarize both splits once from binarize_seed'),
+    binarize_seed: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('seed of the one-off binarizations (static: both splits; dynamic: the test split); independent of the run seed'),
+  }),
+  create: (opts, ctx) =>
+    binarizeDataset(
+      loadMnist({
+        ...(opts.path !== undefined ? { path: opts.path } : {}),
+        trainLimit: opts.train_limit,
+        testLimit: opts.test_limit,
+        cwd: ctx.cwd,
+      }),
+      { binarization: opts.binarization, seed: opts.binarize_seed, name: 'binarized_mnist' },
+    ),
+});
+
 export const syntheticComponent = defineComponent({
   kind: 'data',
   name: 'synthetic',
@@ -57,4 +87,4 @@ export const syntheticComponent = defineComponent({
 });
 
 /** Every data component of this package. */
-export const components = [mnistComponent, syntheticComponent] as const;
+export const components = [mnistComponent, binarizedMnistComponent, syntheticComponent] as const;

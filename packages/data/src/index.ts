@@ -12,4 +12,13 @@ export {
   type Batch,
   type EvalRange,
 } from './batches.js';
-export { components, mnistComponent, syntheticComponent } from './components.js';
+export {
+  binarizeDataset,
+  binarizeSplit,
+  bernoulliBinarize,
+  BINARIZATIONS,
+  BINARIZE_STREAMS,
+  type Binarization,
+  type BinarizeOptions,
+} from './binarized.js';
+export { components, mnistComponent, binarizedMnistComponent, syntheticComponent } from './components.js';
