@@ -8,6 +8,7 @@ import {
   RandomStreams,
   type BackendSelection,
   VaeLabError,
+  reportsBitsPerDim,
   selectBackend,
   withValidation,
 } from '@vaelab/core';
@@ -102,7 +103,7 @@ export async function buildExperiment(
       }
     }
   }
-  const objective = registry.build('objective', config.objective, { ...base, dataShape, latentDim, discrete: likelihood.discrete }, 'objective');
+  const objective = registry.build('objective', config.objective, { ...base, dataShape, latentDim, discrete: reportsBitsPerDim(likelihood, dataset.levels) }, 'objective');
   if (objective.needsReparameterization && !posterior.reparameterized) {
     throw new ComponentConfigError(
       `objective '${config.objective.name}' needs reparameterized samples, but posterior '${config.posterior.name}' has none`,

@@ -56,6 +56,12 @@ export interface PosteriorFamily extends Owner {
 export interface Likelihood extends Owner {
   /** Whether the distribution is over discrete values (then bits/dim are meaningful). */
   readonly discrete: boolean;
+  /**
+   * When discrete, how many values per dimension it assigns probability to (2 for a Bernoulli,
+   * 256 for a 256-way categorical). Bits per dimension are reported only when this equals the
+   * dataset's `levels`: a Bernoulli on grey-level pixels is not a distribution over the data.
+   */
+  readonly levels?: number;
   /** What the decoder must emit per example for data of shape `dataShape`. */
   paramShape(dataShape: number[]): number[];
   /** p(x | z) from the decoder output: params [batch, ...paramShape]; event shape = dataShape. */
@@ -209,3 +215,12 @@ export const COMPONENT_KINDS: readonly ComponentKind[] = [
   'objective',
   'optimizer',
 ];
+
+/**
+ * Whether bits per dimension mean something for this likelihood on data with `dataLevels` levels:
+ * the likelihood must be a distribution over exactly the data's values (a Bernoulli on binary
+ * data, a 256-way categorical on 8-bit data), not, say, a Bernoulli on grey levels.
+ */
+export function reportsBitsPerDim(likelihood: Pick<Likelihood, 'discrete' | 'levels'>, dataLevels: number | null): boolean {
+  return likelihood.discrete && likelihood.levels !== undefined && likelihood.levels === dataLevels;
+}

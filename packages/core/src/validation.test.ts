@@ -45,3 +45,14 @@ describe('value validation', () => {
     });
   });
 });
+
+describe('reportsBitsPerDim', () => {
+  it('only when a discrete likelihood covers exactly the data levels', async () => {
+    const { reportsBitsPerDim } = await import('./index.js');
+    expect(reportsBitsPerDim({ discrete: true, levels: 2 }, 2)).toBe(true);
+    expect(reportsBitsPerDim({ discrete: true, levels: 2 }, 256)).toBe(false); // Bernoulli on grey levels
+    expect(reportsBitsPerDim({ discrete: true, levels: 256 }, 256)).toBe(true);
+    expect(reportsBitsPerDim({ discrete: false }, 256)).toBe(false);
+    expect(reportsBitsPerDim({ discrete: true }, null)).toBe(false);
+  });
+});

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type Dataset, type RandomStream, VaeLabError, sizeOf } from '@vaelab/core';
+import { type Dataset, type RandomStream, VaeLabError, reportsBitsPerDim, sizeOf } from '@vaelab/core';
 import { evalBatches, gatherBatch } from '@vaelab/data';
 import type { VaeModel } from '@vaelab/objectives';
 import { type GridImage, imageShape, reconstructionGrid } from './grid.js';
@@ -49,7 +49,7 @@ export interface EvalReport {
   /** KL(q(z|x) ‖ p(z)). */
   kl: number;
   kl_analytic: boolean;
-  /** −log_likelihood / (D ln 2), when the likelihood is discrete; else null. */
+  /** −log_likelihood / (D ln 2) when the likelihood is a distribution over the data's levels (see core's reportsBitsPerDim); else null. */
   bits_per_dim: number | null;
   /** Dimensions whose Var_x(E_q[z_j]) exceeds `active_threshold`; null when q has no mean. */
   active_units: number | null;
@@ -171,7 +171,7 @@ export function evaluateModel(model: VaeModel, opts: EvaluateOptions): EvaluateR
     reconstruction: acc.reconstruction / total,
     kl: acc.kl / total,
     kl_analytic: acc.klAnalytic,
-    bits_per_dim: likelihood.discrete ? -logLikelihood / (dims * Math.LN2) : null,
+    bits_per_dim: reportsBitsPerDim(likelihood, opts.dataset.levels) ? -logLikelihood / (dims * Math.LN2) : null,
     active_units: variances ? variances.filter((v) => v > threshold).length : null,
     active_threshold: threshold,
     latent_variances: variances,

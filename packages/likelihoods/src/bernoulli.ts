@@ -1,6 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { type Distribution, type Likelihood, type RandomStream, defineComponent, stopGradient, sumEvent } from '@vaelab/core';
+import {
+  type Distribution,
+  type Likelihood,
+  type RandomStream,
+  assertValues,
+  defineComponent,
+  sumEvent,
+  validationEnabled,
+} from '@vaelab/core';
 import { z } from 'zod';
+import { type DataInfo, checkParamShape, checkUnitIntervalData, offTape } from './shared.js';
 
 /**
  * Independent Bernoulli over an event of shape `eventShape`, parameterized by logits ℓ.
@@ -19,12 +28,16 @@ export class Bernoulli implements Distribution {
     this.eventShape = logits.shape.slice(logits.rank - eventRank);
   }
 
+  /** x: [..., ...batch, ...event] in [0, 1] -> [..., ...batch]. */
   logProb(x: tf.Tensor): tf.Tensor {
+    if (validationEnabled()) assertValues('Bernoulli', 'value', x, { allowed: 'in [0, 1]', min: 0, max: 1 });
     return tf.tidy(() => sumEvent(tf.sub(tf.mul(x, this.logits), tf.softplus(this.logits)), this.eventRank));
   }
 
   sample(rng: RandomStream): tf.Tensor {
-    return tf.tidy(() => stopGradient(tf.cast(tf.less(rng.uniform(this.logits.shape), tf.sigmoid(this.logits)), 'float32')));
+    // Off the gradient tape: tfjs has no gradient for `less`, so a taped draw would break any
+    // gradient computed through a loss that also samples.
+    return offTape(this.logits, (logits) => tf.cast(tf.less(rng.uniform(logits.shape), tf.sigmoid(logits)), 'float32'));
   }
 
   /** H = Σ softplus(ℓ) − σ(ℓ)·ℓ. */
@@ -43,6 +56,8 @@ export class Bernoulli implements Distribution {
 
 export class BernoulliLikelihood implements Likelihood {
   readonly discrete = true;
+  /** Two values per dimension: bits per dimension are reported on binary data only. */
+  readonly levels = 2;
   readonly variables: tf.Variable[] = [];
 
   constructor(readonly dataShape: number[]) {}
@@ -51,8 +66,15 @@ export class BernoulliLikelihood implements Likelihood {
     return [...dataShape];
   }
 
+  // params: [batch, ...dataShape] logits -> Bernoulli with event shape dataShape
   distribution(params: tf.Tensor): Bernoulli {
+    checkParamShape('bernoulli', params, this.dataShape, this.dataShape);
     return new Bernoulli(params, this.dataShape.length);
+  }
+
+  /** Values must lie in [0, 1] (binary, or grey levels read as probabilities). */
+  checkData(values: Float32Array, info: DataInfo): void {
+    checkUnitIntervalData('bernoulli', values, info, this.dataShape);
   }
 
   dispose(): void {}
