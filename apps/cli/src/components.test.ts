@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Io } from './io.js';
 import { main } from './main.js';
-import { readMetrics } from './run-folder.js';
+import { readMetrics, readSummary } from './run-folder.js';
 
 /*
  * Every component of experiments/conf trains from config with no code change: one override (or
@@ -25,7 +25,7 @@ function capture(cwd = repo): Io & { stdout: string[]; stderr: string[] } {
   return { cwd, tty: false, stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
 }
 
-async function trains(args: string[]): Promise<{ out: string[]; metrics: ReturnType<typeof readMetrics> }> {
+async function trains(args: string[]): Promise<{ out: string[]; metrics: ReturnType<typeof readMetrics>; summary: Record<string, unknown> }> {
   const dir = mkdtempSync(join(tmpdir(), 'vaelab-components-'));
   const io = capture();
   const code = await main(['train', ...args, '--out', dir], io);
@@ -33,10 +33,11 @@ async function trains(args: string[]): Promise<{ out: string[]; metrics: ReturnT
   const [exp] = readdirSync(dir);
   const [run] = readdirSync(join(dir, exp!));
   const metrics = readMetrics(join(dir, exp!, run!));
+  const summary = readSummary(join(dir, exp!, run!));
   rmSync(dir, { recursive: true, force: true });
   const test = metrics.find((m) => m.split === 'test')!;
   expect(Number.isFinite(test.loss)).toBe(true);
-  return { out: io.stdout, metrics };
+  return { out: io.stdout, metrics, summary };
 }
 
 const cases: [string, string[]][] = [
@@ -70,6 +71,7 @@ describe('every component trains from config', () => {
   it('a Monte Carlo KL is said to be one; bits/dim appear only for a likelihood over the data levels', async () => {
     const mog = await trains([...SYNTH, 'prior=mixture_of_gaussians']);
     expect(mog.out.join('\n')).toMatch(/kl: Monte Carlo estimate with 1 sample/);
+    expect(mog.summary.objective_notes).toEqual(['kl: Monte Carlo estimate with 1 sample(s)']);
     expect(mog.metrics[0]).not.toHaveProperty('bits_per_dim');
     const binary = await trains(mnist('binarized_mnist'));
     expect(binary.out.join('\n')).toMatch(/kl: analytic/);

@@ -151,6 +151,8 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
       test: test ? Object.fromEntries(termsOf(test)) : null,
       train_loss: lastTrain?.loss ?? null,
       units: 'nats per example',
+      // How the objective computed its terms, e.g. "kl: Monte Carlo estimate with 1 sample(s)".
+      objective_notes: exp.objective.describe?.() ?? [],
       // This process only: a resumed run counts the time since it resumed.
       seconds: (Date.now() - started) / 1000,
       seconds_per_epoch: epochSeconds.length ? epochSeconds.reduce((a, b) => a + b, 0) / epochSeconds.length : null,
