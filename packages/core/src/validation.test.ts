@@ -56,3 +56,22 @@ describe('reportsBitsPerDim', () => {
     expect(reportsBitsPerDim({ discrete: true }, null)).toBe(false);
   });
 });
+
+describe('broadcastTo', () => {
+  it('broadcasts like tf.broadcastTo, and its gradient sums over the broadcast axes', async () => {
+    const { broadcastTo } = await import('./index.js');
+    tf.tidy(() => {
+      const x = tf.tensor2d([[1], [2]]); // [2, 1]
+      const y = broadcastTo(x, [3, 2, 4]);
+      expect(y.shape).toEqual([3, 2, 4]);
+      expect(Array.from(y.dataSync())).toEqual(Array.from(tf.broadcastTo(x, [3, 2, 4]).dataSync()));
+      const w = tf.range(0, 24).reshape([3, 2, 4]);
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(broadcastTo(a, [3, 2, 4]), w)))(x);
+      // d/dx[i] = Σ over the broadcast axes of w[:, i, :]
+      const wv = w.arraySync() as number[][][];
+      const expected = [0, 1].map((i) => wv.reduce((s, plane) => s + plane[i]!.reduce((a, b) => a + b, 0), 0));
+      expect(g.shape).toEqual([2, 1]);
+      expect(Array.from(g.dataSync())).toEqual(expected);
+    });
+  });
+});

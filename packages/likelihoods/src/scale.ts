@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { assertValues, validationEnabled } from '@vaelab/core';
+import { assertValues, broadcastTo, validationEnabled } from '@vaelab/core';
 import { z } from 'zod';
 import { checkParamShape, logAddExp } from './shared.js';
 
@@ -111,7 +111,7 @@ export class ScaleParameter {
       out = { loc: params, scale: tf.fill(params.shape, value), logScale: tf.fill(params.shape, Math.log(value)) };
     } else if (mode === 'learned') {
       const { scale, logScale } = this.fromRaw(this.raw!);
-      out = { loc: params, scale: tf.broadcastTo(scale, params.shape), logScale: tf.broadcastTo(logScale, params.shape) };
+      out = { loc: params, scale: broadcastTo(scale, params.shape), logScale: broadcastTo(logScale, params.shape) };
     } else {
       const [loc, raw] = tf.split(params, 2, params.rank - 1) as [tf.Tensor, tf.Tensor];
       out = { loc, ...this.fromRaw(raw) };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Normal, defineComponent, type Prior } from '@vaelab/core';
+import { Normal, broadcastTo, defineComponent, type Prior } from '@vaelab/core';
 import { z } from 'zod';
 
 /**
@@ -28,8 +28,8 @@ export class GaussianPrior implements Prior {
   // -> batch [batch], event [latentDim]; gradients flow back through the broadcast to the variables
   distribution(batch: number): Normal {
     const shape = [batch, this.latentDim];
-    const logScale = tf.broadcastTo(this.logScale, shape);
-    return new Normal(tf.broadcastTo(this.loc, shape), tf.exp(logScale), 1, logScale);
+    const logScale = broadcastTo(this.logScale, shape);
+    return new Normal(broadcastTo(this.loc, shape), tf.exp(logScale), 1, logScale);
   }
 
   dispose(): void {

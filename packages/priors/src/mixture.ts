@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type Distribution, Normal, type RandomStream, ShapeError, gumbelNoise, shapesEqual, stopGradient } from '@vaelab/core';
+import { type Distribution, Normal, type RandomStream, ShapeError, broadcastTo, gumbelNoise, shapesEqual, stopGradient } from '@vaelab/core';
 
 /**
  * p(z) = Σ_k π_k p_k(z): a mixture of K distributions of one family, as TFP's MixtureSameFamily.
@@ -47,7 +47,7 @@ export class MixtureSameFamily implements Distribution {
       let zk = tf.expandDims(z, lead.length); // [..., 1, ...event]
       // Core's Normal broadcasts size-1 axes itself; other families are only promised to accept
       // extra leading axes, so they get the component axis spelled out.
-      if (!(this.components instanceof Normal)) zk = tf.broadcastTo(zk, [...lead, this.size, ...this.eventShape]);
+      if (!(this.components instanceof Normal)) zk = broadcastTo(zk, [...lead, this.size, ...this.eventShape]);
       const perComponent = this.components.logProb(zk); // [..., K]
       return tf.logSumExp(tf.add(perComponent, this.logWeights), -1);
     });
@@ -70,7 +70,7 @@ export class MixtureSameFamily implements Distribution {
     return tf.tidy(() => {
       const weights = tf.reshape(tf.exp(this.logWeights), [this.size, ...this.eventShape.map(() => 1)]);
       const mean = tf.sum(tf.mul(weights, componentMean()), 0);
-      return tf.broadcastTo(mean, [...this.batchShape, ...this.eventShape]);
+      return broadcastTo(mean, [...this.batchShape, ...this.eventShape]);
     });
   }
 }
