@@ -73,6 +73,7 @@ describe('vaelab eval', () => {
     expect([png.readUInt32BE(16), png.readUInt32BE(20), png[24], png[25]]).toEqual([8 * 8 + 9 * 2, 6 * 8 + 7 * 2, 8, 0]);
     const text = io.stdout.join('\n');
     expect(text).toMatch(/evaluating the checkpoint at step 8 \(epoch 2\) on 20 test examples of synthetic, K = 16/);
+    expect(text).toMatch(/ 20\/20 examples, \d+ s/); // progress without a terminal
     expect(text).toMatch(/log p\(x\) ≈ -[\d.]+ nats \(importance sampled, K = 16\)/);
     expect(text).not.toMatch(/bits\/dim/);
     expect(text).toMatch(/active units \d\/4/);

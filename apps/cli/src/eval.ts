@@ -109,7 +109,8 @@ export async function evaluateRun(opts: EvaluateRunOptions): Promise<Record<stri
         limit: opts.limit,
         rng: exp.streams.stream('eval'),
         step: state.step,
-        onBatch: (done) => bar?.update(done),
+        // Without a terminal (a log file, CI), one line per batch so that long evaluations show progress.
+        onBatch: (done) => (bar ? bar.update(done) : io.out(`  ${done}/${examples} examples, ${((Date.now() - started) / 1000).toFixed(0)} s`)),
       });
     } finally {
       bar?.stop();
