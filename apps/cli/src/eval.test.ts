@@ -33,6 +33,22 @@ beforeAll(async () => {
 });
 
 describe('vaelab eval', () => {
+  it('a point-mass posterior (VQ-VAE): no log-likelihood, ELBO or KL; reconstruction and the grid', async () => {
+    const out = tmp('eval-vq');
+    const args = [...TINY, 'posterior=vector_quantizer', 'objective=vq_vae', 'posterior.code_dim=2', 'posterior.codes=8'];
+    expect(await main(['train', ...args, '--out', out], capture())).toBe(0);
+    const exp = readdirSync(out)[0]!;
+    const dir = join(out, exp, readdirSync(join(out, exp))[0]!);
+    const io = capture();
+    expect(await main(['eval', dir, '--iw-samples', '4', '--limit', '10'], io)).toBe(0);
+    const report = readJson(join(dir, 'eval.json'));
+    expect(report).toMatchObject({ log_likelihood: null, elbo: null, kl: null, bits_per_dim: null, kl_per_dim: null, examples: 10 });
+    expect(Number.isFinite(report.reconstruction)).toBe(true);
+    expect(Number.isFinite(report.reconstruction_mse)).toBe(true);
+    expect(existsSync(join(dir, 'images', 'reconstructions.png'))).toBe(true);
+    expect(io.stdout.join('\n')).toMatch(/the posterior is a point mass \(vector_quantizer\)/);
+  });
+
   it('evaluates the latest checkpoint: eval.json, the reconstruction grid and a summary', async () => {
     const io = capture();
     expect(await main(['eval', runDir, '--iw-samples', '16', '--limit', '20', '--batch-size', '7'], io)).toBe(0);

@@ -151,14 +151,19 @@ export async function evaluateRun(opts: EvaluateRunOptions): Promise<Record<stri
       written.push(EVAL_FILES.reconstructions);
     }
     const latent = report.active_units === null ? '—' : `${report.active_units}/${report.latent_variances?.length ?? config.latent_dim}`;
-    io.out(
-      `log p(x) ≈ ${fmt(report.log_likelihood)} nats (importance sampled, K = ${report.iw_samples})` +
-        (report.bits_per_dim === null ? '' : `, ${fmt(report.bits_per_dim, 4)} bits/dim`),
-    );
-    io.out(
-      `ELBO ${fmt(report.elbo)} (reconstruction ${fmt(report.reconstruction)}, KL ${fmt(report.kl)}); ` +
-        `active units ${latent}; reconstruction MSE ${report.reconstruction_mse.toExponential(3)}`,
-    );
+    if (report.log_likelihood === null) {
+      io.out(`the posterior is a point mass (${config.posterior.name}): no log-likelihood estimate, ELBO or KL`);
+      io.out(`reconstruction ${fmt(report.reconstruction)} nats; reconstruction MSE ${report.reconstruction_mse.toExponential(3)}`);
+    } else {
+      io.out(
+        `log p(x) ≈ ${fmt(report.log_likelihood)} nats (importance sampled, K = ${report.iw_samples})` +
+          (report.bits_per_dim === null ? '' : `, ${fmt(report.bits_per_dim, 4)} bits/dim`),
+      );
+      io.out(
+        `ELBO ${fmt(report.elbo)} (reconstruction ${fmt(report.reconstruction)}, KL ${fmt(report.kl)}); ` +
+          `active units ${latent}; reconstruction MSE ${report.reconstruction_mse.toExponential(3)}`,
+      );
+    }
     io.out(`wrote ${written.join(' and ')} in ${runDir} (${seconds.toFixed(1)} s)`);
     return out;
   } finally {

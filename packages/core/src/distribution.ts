@@ -13,6 +13,11 @@ export interface Distribution {
    * without a closed-form inverse cache log q at the points they produced). Absent means anywhere.
    */
   readonly logProbOnlyAtOwnSamples?: boolean;
+  /**
+   * True for a point mass (VQ-VAE's nearest-code posterior): it has no density, so importance-
+   * sampled log-likelihoods and ELBOs through it are undefined and evaluations skip them.
+   */
+  readonly deterministic?: boolean;
   /** A sample with no gradient path to the parameters. Shape batchShape ++ eventShape. */
   sample(rng: RandomStream): tf.Tensor;
   /** A reparameterized (pathwise) sample, when the family has one. */

@@ -40,14 +40,17 @@ export interface EvalReport {
   examples: number;
   /** K. */
   iw_samples: number;
-  /** Importance-sampled log p(x) with K samples (a lower bound in expectation, tight as K → ∞). */
-  log_likelihood: number;
-  /** −(reconstruction + kl), over the same K samples per example. */
-  elbo: number;
-  /** E_q[−log p(x|z)]. */
+  /**
+   * Importance-sampled log p(x) with K samples (a lower bound in expectation, tight as K → ∞);
+   * null when the posterior is a point mass (`deterministic`, VQ-VAE), which has no density.
+   */
+  log_likelihood: number | null;
+  /** −(reconstruction + kl), over the same K samples per example; null for a point-mass posterior. */
+  elbo: number | null;
+  /** E_q[−log p(x|z)] (for a point-mass posterior, −log p(x|z) at its one z). */
   reconstruction: number;
-  /** KL(q(z|x) ‖ p(z)). */
-  kl: number;
+  /** KL(q(z|x) ‖ p(z)); null for a point-mass posterior. */
+  kl: number | null;
   kl_analytic: boolean;
   /** −log_likelihood / (D ln 2) when the likelihood is a distribution over the data's levels (see core's reportsBitsPerDim); else null. */
   bits_per_dim: number | null;
@@ -105,6 +108,8 @@ export function evaluateModel(model: VaeModel, opts: EvaluateOptions): EvaluateR
     kl: 0,
     mse: 0,
     klAnalytic: false,
+    /** The posterior is a point mass: no importance sampling, no KL. */
+    deterministic: false,
     at: 'posterior_mean' as ReconstructionPoint,
     hasMean: true,
     /** Σ over examples of KL per dimension; null once a batch has no closed form. */
@@ -125,23 +130,32 @@ export function evaluateModel(model: VaeModel, opts: EvaluateOptions): EvaluateR
       // Encode once: the importance samples, the reconstruction and the KL per dimension share q.
       const q = posterior.distribution(encoder.apply(x));
       const p = prior.distribution(n);
-      const is = importanceSampleFrom(model, x, q, p, {
-        samples: opts.iwSamples,
-        rng,
-        ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
-      });
       const rec = reconstructFrom(model, q, rng);
       const mse = squaredError(x, rec.reconstruction);
-      const batchSums = tf.stack([tf.sum(is.logLikelihood), tf.sum(is.reconstruction), tf.sum(is.kl), tf.sum(mse)]).dataSync();
-      acc.logLikelihood += batchSums[0]!;
-      acc.reconstruction += batchSums[1]!;
-      acc.kl += batchSums[2]!;
-      acc.mse += batchSums[3]!;
-      acc.klAnalytic = is.klAnalytic;
+      if (q.deterministic) {
+        // A point mass has no density: only −log p(x | z) at its one z, and the reconstruction.
+        acc.deterministic = true;
+        const nll = tf.neg(likelihood.distribution(model.parts.decoder.apply(q.sample(rng))).logProb(x));
+        const batchSums = tf.stack([tf.sum(nll), tf.sum(mse)]).dataSync();
+        acc.reconstruction += batchSums[0]!;
+        acc.mse += batchSums[1]!;
+      } else {
+        const is = importanceSampleFrom(model, x, q, p, {
+          samples: opts.iwSamples,
+          rng,
+          ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
+        });
+        const batchSums = tf.stack([tf.sum(is.logLikelihood), tf.sum(is.reconstruction), tf.sum(is.kl), tf.sum(mse)]).dataSync();
+        acc.logLikelihood += batchSums[0]!;
+        acc.reconstruction += batchSums[1]!;
+        acc.kl += batchSums[2]!;
+        acc.mse += batchSums[3]!;
+        acc.klAnalytic = is.klAnalytic;
+      }
       acc.at = rec.at;
       if (rec.posteriorMean) active.add(rec.posteriorMean);
       else acc.hasMean = false;
-      if (acc.klDims !== null) {
+      if (acc.klDims !== null && !q.deterministic) {
         const perDim = klPerDimension(q, p);
         if (perDim === null) acc.klDims = null;
         else {
@@ -160,22 +174,22 @@ export function evaluateModel(model: VaeModel, opts: EvaluateOptions): EvaluateR
     opts.onBatch?.(done, total);
   }
 
-  const logLikelihood = acc.logLikelihood / total;
+  const logLikelihood = acc.deterministic ? null : acc.logLikelihood / total;
   const variances = acc.hasMean ? active.variances() : null;
   const report: EvalReport = {
     split: opts.split,
     examples: total,
     iw_samples: opts.iwSamples,
     log_likelihood: logLikelihood,
-    elbo: -(acc.reconstruction + acc.kl) / total,
+    elbo: acc.deterministic ? null : -(acc.reconstruction + acc.kl) / total,
     reconstruction: acc.reconstruction / total,
-    kl: acc.kl / total,
+    kl: acc.deterministic ? null : acc.kl / total,
     kl_analytic: acc.klAnalytic,
-    bits_per_dim: reportsBitsPerDim(likelihood, opts.dataset.levels) ? -logLikelihood / (dims * Math.LN2) : null,
+    bits_per_dim: logLikelihood !== null && reportsBitsPerDim(likelihood, opts.dataset.levels) ? -logLikelihood / (dims * Math.LN2) : null,
     active_units: variances ? variances.filter((v) => v > threshold).length : null,
     active_threshold: threshold,
     latent_variances: variances,
-    kl_per_dim: acc.klDims ? Array.from(acc.klDims, (s) => s / total) : null,
+    kl_per_dim: acc.klDims && !acc.deterministic ? Array.from(acc.klDims, (s) => s / total) : null,
     reconstruction_mse: acc.mse / total,
     reconstruction_at: acc.at,
     units: 'nats per example',

@@ -63,6 +63,8 @@ export function nearestCodes(vectors: tf.Tensor, codebook: tf.Tensor): tf.Tensor
 export class Quantized implements Distribution {
   /** Marks the distribution for objectives that need it (vq_vae) without importing this package. */
   readonly family = 'vector_quantizer' as const;
+  /** A point mass at the nearest codes: evaluations skip importance-sampled likelihoods. */
+  readonly deterministic = true;
   readonly batchShape: number[];
   readonly eventShape: number[];
   /** z_q = z_e + sg[e − z_e], flattened: [batch, latentDim]. */
