@@ -81,8 +81,8 @@ function violates(v: number, c: ValueConstraint): boolean {
   return false;
 }
 
-/** The multi-index of flat offset `i` in `shape`. */
-function unravel(i: number, shape: readonly number[]): number[] {
+/** The multi-index of flat offset `i` in `shape` (row-major), for messages naming a position. */
+export function unravel(i: number, shape: readonly number[]): number[] {
   const out = new Array<number>(shape.length);
   for (let a = shape.length - 1; a >= 0; a--) {
     const n = shape[a]!;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ComponentConfigError, ShapeError, SupportError, shapesEqual, sizeOf } from '@vaelab/core';
+import { ComponentConfigError, ShapeError, SupportError, shapesEqual, sizeOf, unravel } from '@vaelab/core';
 
 /* Helpers shared by the likelihoods of this package (not exported from index.ts). */
 
@@ -20,17 +20,6 @@ export function checkParamShape(who: string, params: tf.Tensor, expected: readon
         `(the parameter shape for data of shape [${dataShape.join(', ')}])`,
     );
   }
-}
-
-/** The multi-index of flat offset `i` in `shape`. */
-function unravel(i: number, shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  for (let a = shape.length - 1; a >= 0; a--) {
-    const n = shape[a]!;
-    out[a] = i % n;
-    i = Math.floor(i / n);
-  }
-  return out;
 }
 
 /** Where flat offset `i` of a split lies: "index 1570 (example 2, position [0, 2] of [28, 28, 1])". */
