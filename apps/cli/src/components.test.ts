@@ -81,6 +81,35 @@ describe('every component trains from config', () => {
   });
 });
 
+describe('exact resume with the new kinds of state', () => {
+  // EMA codebook statistics and dead-code resets (non-trainable state and the vq/reset stream),
+  // a learned prior and likelihood scale, a flow and an annealed temperature: Ctrl-C after the
+  // first step, resume, and the metrics equal an uninterrupted run's.
+  it.each([
+    ['vector_quantizer (EMA, resets) + vq_vae', ['posterior=vector_quantizer', 'objective=vq_vae', 'posterior.code_dim=2', 'posterior.codes=8', 'posterior.ema=true', 'posterior.dead_code_threshold=1']],
+    ['mixture_of_gaussians + iaf + laplace (learned b)', ['prior=mixture_of_gaussians', 'posterior=iaf', 'likelihood=laplace']],
+    ['relaxed_categorical annealed + uniform_categorical + beta_vae warm-up', ['posterior=relaxed_categorical', 'prior=uniform_categorical', 'latent_dim=10', 'posterior.anneal_every=1', 'posterior.anneal_rate=0.1', 'objective=beta_vae', 'objective.schedule=linear', 'objective.warmup_steps=5']],
+  ])('%s', async (_name, extra) => {
+    const args = [...BASE, 'data.n_train=64', 'data.n_test=16', 'trainer.epochs=2', ...extra];
+    const straight = mkdtempSync(join(tmpdir(), 'vaelab-straight-'));
+    expect(await main(['train', ...args, '--out', straight], capture())).toBe(0);
+    const out = mkdtempSync(join(tmpdir(), 'vaelab-int-'));
+    const io = capture();
+    const interrupting = { ...io, out: (line: string) => (line.startsWith('data:') ? process.kill(process.pid, 'SIGINT') : undefined, io.out(line)) };
+    expect(await main(['train', ...args, '--out', out], interrupting)).toBe(130);
+    const runOf = (root: string) => {
+      const [exp] = readdirSync(root);
+      return join(root, exp!, readdirSync(join(root, exp!))[0]!);
+    };
+    const dir = runOf(out);
+    expect(readSummary(dir).status).toBe('interrupted');
+    expect(await main(['resume', dir], capture())).toBe(0);
+    expect(readMetrics(dir)).toEqual(readMetrics(runOf(straight)));
+    rmSync(straight, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  });
+});
+
 describe('pairings rejected before a run folder exists', () => {
   it('an objective that needs reparameterized samples with a posterior that has none names both', async () => {
     mkdirSync(join(repo, '.tmp-tests'), { recursive: true });
