@@ -142,6 +142,13 @@ describe('pairings rejected before a run folder exists', () => {
     rmSync(project, { recursive: true, force: true });
   });
 
+  it('iwae with a relaxed posterior and a discrete prior: the preflight says why', async () => {
+    const io = capture();
+    const args = [...SYNTH, 'posterior=relaxed_categorical', 'prior=uniform_categorical', 'latent_dim=10', 'objective=iwae'];
+    expect(await main(['train', ...args, '--out', mkdtempSync(join(tmpdir(), 'vaelab-bad-'))], io)).toBe(2);
+    expect(io.stderr.join('\n')).toMatch(/has no probability under a discrete prior[\s\S]*use elbo or beta_vae/);
+  });
+
   it('bad objective options are config errors with the path', async () => {
     for (const [arg, path] of [
       ['objective.k=0', /objective\.k/],

@@ -62,7 +62,12 @@ function checkEvent(who: string, x: tf.Tensor, eventSize: number): void {
 /** Under validation: every value is 0 or 1 and every group of K holds exactly one 1. */
 function assertOneHot(who: string, x: tf.Tensor, categories: number): void {
   if (!validationEnabled()) return;
-  const allowed = `one-hot in groups of ${categories} (each value 0 or 1, one 1 per group)`;
+  // The usual way to get here: an objective that needs log p(z) at relaxed samples (iwae, or a
+  // Monte Carlo KL) with a discrete prior. Say so, since the class name alone would not tell.
+  const allowed =
+    `one-hot in groups of ${categories} (each value 0 or 1, one 1 per group); a relaxed (Gumbel-softmax) sample ` +
+    'has no probability under a discrete prior, so objectives that need log p(z) at q\'s samples (iwae) cannot pair ' +
+    'relaxed_categorical with uniform_categorical: use elbo or beta_vae, whose KL is the categorical surrogate';
   assertValues(who, 'value', x, { allowed, min: 0, max: 1, integer: true });
   const sums = tf.tidy(() => tf.sum(grouped(x, categories), -1));
   try {
