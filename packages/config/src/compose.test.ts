@@ -2,8 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { composeConfig, listExperiments, listGroups, listOptions } from './compose.js';
-import { parseOverrides } from './overrides.js';
+import { describeOrigin } from './origin.js';
+import { expandSweeps, parseOverrides } from './overrides.js';
+import { validate } from './validate.js';
 import { errorOf } from './test-helpers.js';
 
 let tmp: string;
@@ -333,5 +336,130 @@ describe('interpolation after composition', () => {
   it('resolves typed and embedded references, also after overrides', () => {
     const r = compose('interp', ['prior.latent_dim=32']);
     expect(r.config.decoder).toEqual({ latent_dim: 32, name: 'dec_standard_normal_32' });
+  });
+});
+
+describe('where each value came from', () => {
+  const file = (rel: string) => path.join(conf, ...rel.split('/'));
+
+  it('names the file and line of the key for values from files', () => {
+    const { origin } = compose('base');
+    expect(origin(['seed'])).toEqual({ kind: 'file', file: file('experiment/base.yaml'), line: 6 });
+    expect(origin(['prior', 'kind'])).toEqual({ kind: 'file', file: file('prior/standard_normal.yaml'), line: 1 });
+    expect(origin(['prior', 'extra', 'a'])).toEqual({ kind: 'file', file: file('prior/standard_normal.yaml'), line: 4 });
+    expect(origin(['prior', 'extra', 'b'])).toEqual({ kind: 'file', file: file('experiment/base.yaml'), line: 10 });
+    expect(origin(['prior', 'latent_dim'])).toEqual({ kind: 'file', file: file('experiment/base.yaml'), line: 8 });
+    expect(origin(['data', 'name'])).toEqual({ kind: 'file', file: file('data/mnist.yaml'), line: 1 });
+    // A mapping is attributed to the last file that merged into it; a list item to its list.
+    expect(origin(['prior'])).toEqual({ kind: 'file', file: file('experiment/base.yaml'), line: 7 });
+    expect(origin(['trainer', 'hidden', 1])).toEqual({ kind: 'file', file: file('experiment/base.yaml'), line: 18 });
+    // Below the last recorded value: the closest parent; nothing recorded at all: undefined.
+    expect(origin(['prior', 'components'])).toEqual(origin(['prior']));
+    expect(origin(['nope'])).toBeUndefined();
+  });
+
+  it('a group chosen on the command line gives the values of its file', () => {
+    const { origin } = compose('base', ['prior=vamp']);
+    expect(origin(['prior', 'components'])).toEqual({ kind: 'file', file: file('prior/vamp.yaml'), line: 2 });
+  });
+
+  it('overrides win last, and deleting a list item moves the later ones up', () => {
+    const { origin } = compose('base', ['seed=5', '+trainer.clip={max: 1}', 'trainer.hidden.1=64', '~trainer.hidden.0', '~prior.extra']);
+    expect(origin(['seed'])).toEqual({ kind: 'override', text: 'seed=5' });
+    expect(origin(['trainer', 'clip', 'max'])).toEqual({ kind: 'override', text: '+trainer.clip={max: 1}' });
+    expect(origin(['trainer', 'hidden', 0])).toEqual({ kind: 'override', text: 'trainer.hidden.1=64' });
+    expect(origin(['trainer', 'hidden', 1])).toEqual({ kind: 'file', file: file('experiment/base.yaml'), line: 18 });
+    expect(origin(['prior', 'extra'])).toEqual(origin(['prior']));
+    expect(describeOrigin({ kind: 'override', text: 'seed=5' })).toBe('seed=5 (command line)');
+    expect(describeOrigin({ kind: 'file', file: file('prior/vamp.yaml'), line: 2 })).toBe(`${file('prior/vamp.yaml')}:2`);
+  });
+
+  it('validation names the override, the group file and line, or the experiment file', () => {
+    const schema = z.looseObject({ latent_dim: z.number().int().max(10), components: z.number().max(100).optional() });
+    const check = (args: string[]) => {
+      const { config, origin } = compose('base', args);
+      return errorOf(() => validate(schema, config.prior, { path: 'prior', origin }));
+    };
+    expect(check(['prior.latent_dim=64']).message).toBe('prior.latent_dim=64 (command line): expected a number <= 10, got 64');
+    const fromGroup = check(['prior=vamp', 'prior.latent_dim=4']);
+    expect(fromGroup.message).toBe(`${file('prior/vamp.yaml')}:2: prior.components: expected a number <= 100, got 500`);
+    expect([fromGroup.file, fromGroup.line]).toEqual([file('prior/vamp.yaml'), 2]);
+    expect(check([]).message).toBe(`${file('experiment/base.yaml')}:8: prior.latent_dim: expected a number <= 10, got 16`);
+  });
+});
+
+describe('sweeps over a config folder', () => {
+  it('glob(...) expands over the options of a group and each job composes', () => {
+    const overrides = parseOverrides(['prior=glob(*, exclude=broken)', 'seed=range(1,3)'], { multirun: true });
+    const jobs = expandSweeps(overrides, (group) => listOptions(conf, group));
+    expect(jobs.map((j) => j.map((o) => o.raw).join(' '))).toEqual([
+      'prior=standard_normal seed=1',
+      'prior=standard_normal seed=2',
+      'prior=vamp seed=1',
+      'prior=vamp seed=2',
+    ]);
+    const kinds = jobs.map((job) => {
+      const { config } = composeConfig({ configDir: conf, experiment: 'base', overrides: job });
+      return `${(config.prior as Record<string, unknown>).kind as string}/${config.seed as number}`;
+    });
+    expect(kinds).toEqual(['standard_normal/1', 'standard_normal/2', 'vamp/1', 'vamp/2']);
+  });
+});
+
+describe('config search path', () => {
+  let project: string;
+  let builtin: string;
+
+  beforeAll(() => {
+    project = path.join(tmp, 'search', 'project');
+    builtin = path.join(tmp, 'search', 'builtin');
+    writeTree(builtin, {
+      'experiment/shared.yaml': ['defaults:', '  - prior: vamp', 'seed: 2', ''].join('\n'),
+      'experiment/builtin_only.yaml': ['defaults:', '  - data: mnist', '  - prior: vamp', 'seed: 3', ''].join('\n'),
+      'prior/vamp.yaml': 'kind: vamp\ncomponents: 500\n',
+      'prior/standard_normal.yaml': 'kind: standard_normal\n',
+      'data/mnist.yaml': 'name: mnist\n',
+    });
+    writeTree(project, {
+      'experiment/shared.yaml': ['defaults:', '  - prior: vamp', 'seed: 1', ''].join('\n'),
+      'experiment/mine.yaml': 'seed: 4\n',
+      'prior/vamp.yaml': 'kind: vamp\ncomponents: 10\n',
+      'encoder/mlp.yaml': 'kind: mlp\n',
+    });
+  });
+
+  const composeIn = (experiment: string, args: string[] = []) =>
+    composeConfig({ configDir: [project, builtin], experiment, overrides: parseOverrides(args) });
+
+  it('the first folder that has a file wins; the others fill in', () => {
+    const shared = composeIn('shared');
+    expect(shared.config).toEqual({ prior: { kind: 'vamp', components: 10 }, seed: 1 });
+    expect(shared.files).toEqual([path.join(project, 'experiment', 'shared.yaml'), path.join(project, 'prior', 'vamp.yaml')]);
+    const other = composeIn('builtin_only');
+    expect(other.config).toEqual({ data: { name: 'mnist' }, prior: { kind: 'vamp', components: 10 }, seed: 3 });
+    expect(other.files).toEqual([
+      path.join(builtin, 'experiment', 'builtin_only.yaml'),
+      path.join(builtin, 'data', 'mnist.yaml'),
+      path.join(project, 'prior', 'vamp.yaml'),
+    ]);
+    expect(other.origin(['prior', 'components'])).toEqual({ kind: 'file', file: path.join(project, 'prior', 'vamp.yaml'), line: 2 });
+    expect(composeIn('builtin_only', ['prior=standard_normal']).config.prior).toEqual({ kind: 'standard_normal' });
+  });
+
+  it('list functions merge the folders; errors list the union', () => {
+    expect(listExperiments([project, builtin])).toEqual(['builtin_only', 'mine', 'shared']);
+    expect(listGroups([project, builtin])).toEqual(['data', 'encoder', 'prior']);
+    expect(listOptions([project, builtin], 'prior')).toEqual(['standard_normal', 'vamp']);
+    expect(listOptions(project, 'prior')).toEqual(['vamp']);
+    expect(errorOf(() => composeIn('shared', ['prior=nope'])).message).toContain('available options (files in prior/): standard_normal, vamp');
+    expect(errorOf(() => composeIn('nope')).message).toContain('available experiments: builtin_only, mine, shared');
+  });
+
+  it('skips folders that do not exist, but needs one', () => {
+    const missing = path.join(tmp, 'search', 'missing');
+    expect(composeConfig({ configDir: [missing, builtin], experiment: 'shared' }).config.seed).toBe(2);
+    expect(errorOf(() => composeConfig({ configDir: [missing, path.join(tmp, 'gone')], experiment: 'shared' })).message).toContain(
+      'none of the config folders exist',
+    );
   });
 });

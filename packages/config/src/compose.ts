@@ -3,14 +3,25 @@ import path from 'node:path';
 import { applyOverride } from './apply.js';
 import { ConfigError } from './errors.js';
 import { resolveInterpolations } from './interpolate.js';
+import { OriginTree, type OriginLookup, type ValueOrigin } from './origin.js';
 import { isSweep, type Override, type PlainOverride } from './overrides.js';
-import { didYouMean, hasOwn, isPlainName, listOrNone, mergeConfig, setOwn, type Mapping } from './util.js';
-import { positionOf, readYamlFile, topLevelMapping, type ParsedYaml } from './yaml.js';
+import { didYouMean, hasOwn, isMapping, isPlainName, listOrNone, mergeConfig, setOwn, type Mapping } from './util.js';
+import { entryLine, positionOf, readYamlFile, topLevelMapping, type ParsedYaml } from './yaml.js';
+
+/**
+ * A config folder, or a search path of them (Hydra's config search path): for each file
+ * (`experiment/x.yaml`, `prior/vamp.yaml`) the first folder that has it wins, and listings
+ * are the union. A project puts its own folder first and a package's built-in one after it.
+ */
+export type ConfigSearchPath = string | readonly string[];
 
 export interface ComposeOptions {
-  /** Folder holding `experiment/` and one folder per config group. */
-  configDir: string;
-  /** Name of `<configDir>/experiment/<experiment>.yaml`, without `.yaml`. */
+  /**
+   * Folder holding `experiment/` and one folder per config group, or several such folders,
+   * searched in order for each file (the first that has it wins).
+   */
+  configDir: ConfigSearchPath;
+  /** Name of `experiment/<experiment>.yaml` in the config folder(s), without `.yaml`. */
   experiment: string;
   /** Parsed command-line overrides (sweeps expanded: see expandSweeps). */
   overrides?: readonly Override[];
@@ -25,6 +36,12 @@ export interface ComposedConfig {
   files: string[];
   /** The raw override strings applied, in order. */
   overrides: string[];
+  /**
+   * Where the value at a config path came from: the override that set it last, or the file
+   * (and line of its key) it was merged from. Interpolated values keep the origin of the key
+   * that holds the `${...}`. See {@link OriginLookup}.
+   */
+  origin: OriginLookup;
 }
 
 /** The folder holding the experiment files; it is not a group a defaults list can name. */
@@ -62,29 +79,45 @@ function yamlNames(dir: string): string[] {
     .sort();
 }
 
-/** The experiments of a config folder (files in `<configDir>/experiment/`). */
-export function listExperiments(configDir: string): string[] {
-  return yamlNames(path.join(path.resolve(configDir), EXPERIMENT_DIR));
+/** The folders of a search path, absolute, without repeats, in order. */
+function searchDirs(configDir: ConfigSearchPath): string[] {
+  const dirs = typeof configDir === 'string' ? [configDir] : [...configDir];
+  return [...new Set(dirs.map((d) => path.resolve(d)))];
 }
 
-/** The config groups of a config folder (its sub-folders, except `experiment`). */
-export function listGroups(configDir: string): string[] {
+function union(lists: readonly string[][]): string[] {
+  return [...new Set(lists.flat())].sort();
+}
+
+/** The experiments of a config folder or search path (files in `experiment/`; union, sorted). */
+export function listExperiments(configDir: ConfigSearchPath): string[] {
+  return union(searchDirs(configDir).map((d) => yamlNames(path.join(d, EXPERIMENT_DIR))));
+}
+
+function groupsOf(dir: string): string[] {
   let entries: fs.Dirent[];
   try {
-    entries = fs.readdirSync(path.resolve(configDir), { withFileTypes: true });
+    entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch {
     return [];
   }
-  return entries
-    .filter((e) => e.isDirectory() && e.name !== EXPERIMENT_DIR && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort();
+  return entries.filter((e) => e.isDirectory() && e.name !== EXPERIMENT_DIR && !e.name.startsWith('.')).map((e) => e.name);
 }
 
-/** The options of a group (files in `<configDir>/<group>/`). */
-export function listOptions(configDir: string, group: string): string[] {
+/** The config groups of a config folder or search path (sub-folders, except `experiment`; union, sorted). */
+export function listGroups(configDir: ConfigSearchPath): string[] {
+  return union(searchDirs(configDir).map(groupsOf));
+}
+
+/** The options of a group (files in `<group>/` of each folder; union, sorted). */
+export function listOptions(configDir: ConfigSearchPath, group: string): string[] {
   if (!isPlainName(group)) return [];
-  return yamlNames(path.join(path.resolve(configDir), group));
+  return union(searchDirs(configDir).map((d) => yamlNames(path.join(d, group))));
+}
+
+/** The first `<dir>/<sub>/<name>.yaml` of the search path that exists, if any. */
+function findConfigFile(dirs: readonly string[], sub: string, name: string): string | undefined {
+  return dirs.map((d) => path.join(d, sub, name + CONFIG_EXT)).find(isFile);
 }
 
 /** Where a group choice came from, for messages. */
@@ -102,6 +135,8 @@ interface Contribution {
   /** Top-level key the content goes under, or null for the top level. */
   pkg: string | null;
   content: Mapping;
+  /** The file it was read from, for origins. */
+  parsed: ParsedYaml;
 }
 
 interface GroupOverride {
@@ -114,23 +149,29 @@ interface GroupOverride {
 const ENTRY_FORMS = `allowed entries are "- group: option", "- group: null" and "- ${SELF}"`;
 
 class Composer {
-  readonly configDir: string;
+  /** The config folders that exist, in search order. */
+  readonly dirs: readonly string[];
   readonly files: string[] = [];
   readonly choices: Record<string, string | null> = {};
   /** File (relative to configDir) that made each group's choice. */
   private readonly chosenIn = new Map<string, string>();
   private readonly groupOverrides = new Map<string, GroupOverride>();
 
-  constructor(configDir: string) {
-    this.configDir = configDir;
+  constructor(dirs: readonly string[]) {
+    this.dirs = dirs;
   }
 
+  /** A file's path relative to the config folder it is in (`prior/vamp.yaml`). */
   rel(file: string): string {
-    return path.relative(this.configDir, file).split(path.sep).join('/');
+    for (const dir of this.dirs) {
+      const rel = path.relative(dir, file);
+      if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel.split(path.sep).join('/');
+    }
+    return file;
   }
 
   isGroup(name: string): boolean {
-    return isPlainName(name) && isDir(path.join(this.configDir, name));
+    return isPlainName(name) && this.dirs.some((d) => isDir(path.join(d, name)));
   }
 
   addGroupOverride(o: PlainOverride): void {
@@ -138,7 +179,7 @@ class Composer {
     if (group === EXPERIMENT_DIR) {
       throw new ConfigError(
         `the override ${JSON.stringify(o.raw)} cannot choose the experiment; the experiment is chosen by name ` +
-          `(one of: ${listOrNone(listExperiments(this.configDir))}), not by an override`,
+          `(one of: ${listOrNone(listExperiments(this.dirs))}), not by an override`,
       );
     }
     if (this.groupOverrides.has(group)) {
@@ -159,7 +200,7 @@ class Composer {
     } else {
       throw new ConfigError(
         `the override ${JSON.stringify(o.raw)} chooses an option of the config group ${group}, so its value must be ` +
-          `an option name (one of: ${listOrNone(listOptions(this.configDir, group))}) or null`,
+          `an option name (one of: ${listOrNone(listOptions(this.dirs, group))}) or null`,
       );
     }
     this.groupOverrides.set(group, { override: o, group, option, used: false });
@@ -177,7 +218,7 @@ class Composer {
     const out: Contribution[] = [];
     for (const entry of entries) {
       if (entry.kind === 'self') {
-        out.push({ pkg, content: own });
+        out.push({ pkg, content: own, parsed });
         continue;
       }
       out.push(...this.expandGroup(entry, [...stack, file]));
@@ -217,8 +258,8 @@ class Composer {
     if (previous !== undefined) {
       const file = stack[stack.length - 1];
       const here = file === undefined ? 'the command line' : this.rel(file);
-      if (option !== null) {
-        const optionFile = path.join(this.configDir, group, option + CONFIG_EXT);
+      const optionFile = option !== null && isPlainName(option) ? findConfigFile(this.dirs, group, option) : undefined;
+      if (optionFile !== undefined) {
         const at = stack.indexOf(optionFile);
         if (at >= 0) {
           const cycle = [...stack.slice(at), optionFile].map((f) => this.rel(f)).join(' -> ');
@@ -245,19 +286,19 @@ class Composer {
     if (!isPlainName(group)) {
       throw new ConfigError(
         `invalid group name ${JSON.stringify(group)} in ${origin.describe}: a group is a folder name directly in ` +
-          `the config folder (no "/", no ".."); groups: ${listOrNone(listGroups(this.configDir))}`,
+          `the config folder (no "/", no ".."); groups: ${listOrNone(listGroups(this.dirs))}`,
         loc,
       );
     }
     if (!this.isGroup(group) || group === EXPERIMENT_DIR) {
-      const groups = listGroups(this.configDir);
+      const groups = listGroups(this.dirs);
       throw new ConfigError(
         `unknown config group ${JSON.stringify(group)} in ${origin.describe}; groups (folders of ` +
-          `${this.configDir}): ${listOrNone(groups)}.${didYouMean(group, groups)}`,
+          `${this.dirs.join(', ')}): ${listOrNone(groups)}.${didYouMean(group, groups)}`,
         loc,
       );
     }
-    const options = listOptions(this.configDir, group);
+    const options = listOptions(this.dirs, group);
     if (!isPlainName(option)) {
       throw new ConfigError(
         `invalid option name ${JSON.stringify(option)} for group ${group} in ${origin.describe}: an option is a file ` +
@@ -265,8 +306,8 @@ class Composer {
         loc,
       );
     }
-    const file = path.join(this.configDir, group, option + CONFIG_EXT);
-    if (!isFile(file)) {
+    const file = findConfigFile(this.dirs, group, option);
+    if (file === undefined) {
       throw new ConfigError(
         `unknown option ${JSON.stringify(option)} for group ${group} in ${origin.describe}; available options ` +
           `(files in ${group}/): ${listOrNone(options)}.${didYouMean(option, options)}`,
@@ -313,14 +354,14 @@ class Composer {
       if (option !== null && typeof option !== 'string') {
         throw new ConfigError(
           `the option for group ${group} must be a file name of ${group}/ or null, found ${JSON.stringify(option)}; ` +
-            `options: ${listOrNone(listOptions(this.configDir, group))}`,
+            `options: ${listOrNone(listOptions(this.dirs, group))}`,
           loc,
         );
       }
       if (group === EXPERIMENT_DIR) {
         throw new ConfigError(
           `${EXPERIMENT_DIR}/ holds the experiments and is not a config group a defaults list can name; ` +
-            `groups: ${listOrNone(listGroups(this.configDir))}`,
+            `groups: ${listOrNone(listGroups(this.dirs))}`,
           loc,
         );
       }
@@ -363,32 +404,59 @@ class Composer {
   }
 }
 
+/** The value at `path`, or undefined when the path does not lead anywhere. */
+function valueAt(config: Mapping, at: readonly string[]): unknown {
+  let node: unknown = config;
+  for (const seg of at) {
+    if (Array.isArray(node)) node = node[Number(seg)];
+    else if (isMapping(node) && hasOwn(node, seg)) node = node[seg];
+    else return undefined;
+  }
+  return node;
+}
+
+/** Record in `origins` what a value override did to `config` (after it was applied). */
+function recordOverride(origins: OriginTree, config: Mapping, o: PlainOverride, wasList: boolean): void {
+  if (o.kind === 'delete') {
+    origins.delete(o.path, wasList);
+    return;
+  }
+  origins.replace(o.path, valueAt(config, o.path), { kind: 'override', text: o.raw });
+}
+
 /**
- * Compose the config of an experiment: load `<configDir>/experiment/<experiment>.yaml`, expand
- * its defaults list (recursively, later entries win, `_self_` last unless placed), apply the
- * group choices and value overrides, then resolve `${...}` interpolations.
+ * Compose the config of an experiment: load `experiment/<experiment>.yaml` from the config
+ * folder(s), expand its defaults list (recursively, later entries win, `_self_` last unless
+ * placed), apply the group choices and value overrides, then resolve `${...}` interpolations.
+ * With several config folders, each file is taken from the first folder that has it; folders
+ * that do not exist are skipped (at least one must exist).
  */
 export function composeConfig(opts: ComposeOptions): ComposedConfig {
-  const configDir = path.resolve(opts.configDir);
-  if (!isDir(configDir)) {
-    throw new ConfigError(`the config folder ${configDir} does not exist (set config_dir in vaelab.config.yaml)`);
+  const searched = searchDirs(opts.configDir);
+  const dirs = searched.filter(isDir);
+  if (dirs.length === 0) {
+    throw new ConfigError(
+      searched.length === 1
+        ? `the config folder ${searched[0] ?? ''} does not exist (set config_dir in vaelab.config.yaml)`
+        : `none of the config folders exist: ${listOrNone(searched)} (set config_dir in vaelab.config.yaml)`,
+    );
   }
-  const experiments = listExperiments(configDir);
+  const experiments = listExperiments(dirs);
   if (!isPlainName(opts.experiment)) {
     throw new ConfigError(
       `invalid experiment name ${JSON.stringify(opts.experiment)}: it must be a file name in ${EXPERIMENT_DIR}/ ` +
         `without ${CONFIG_EXT} (no "/", no ".."); experiments: ${listOrNone(experiments)}`,
     );
   }
-  const primary = path.join(configDir, EXPERIMENT_DIR, opts.experiment + CONFIG_EXT);
-  if (!isFile(primary)) {
+  const primary = findConfigFile(dirs, EXPERIMENT_DIR, opts.experiment);
+  if (primary === undefined) {
     throw new ConfigError(
       `unknown experiment ${JSON.stringify(opts.experiment)}: no file ${EXPERIMENT_DIR}/${opts.experiment}${CONFIG_EXT} ` +
-        `in ${configDir}; available experiments: ${listOrNone(experiments)}.${didYouMean(opts.experiment, experiments)}`,
+        `in ${dirs.join(', ')}; available experiments: ${listOrNone(experiments)}.${didYouMean(opts.experiment, experiments)}`,
     );
   }
 
-  const composer = new Composer(configDir);
+  const composer = new Composer(dirs);
   const valueOverrides: PlainOverride[] = [];
   const overrides = opts.overrides ?? [];
   for (const o of overrides) {
@@ -405,26 +473,37 @@ export function composeConfig(opts: ComposeOptions): ComposedConfig {
   contributions.push(...composer.expandAdded(primary));
 
   let config: Mapping = {};
+  const origins = new OriginTree();
   for (const c of contributions) {
+    const file = c.parsed.file ?? primary;
+    const source = (sub: readonly string[]): ValueOrigin => {
+      const line = sub.length === 0 ? undefined : entryLine(c.parsed, sub);
+      return line === undefined ? { kind: 'file', file } : { kind: 'file', file, line };
+    };
     if (c.pkg === null) {
+      origins.merge([], config, c.content, source);
       config = mergeConfig(config, c.content) as Mapping;
     } else {
-      setOwn(config, c.pkg, mergeConfig(hasOwn(config, c.pkg) ? config[c.pkg] : undefined, c.content));
+      const before = hasOwn(config, c.pkg) ? config[c.pkg] : undefined;
+      origins.merge([c.pkg], before, c.content, source);
+      setOwn(config, c.pkg, mergeConfig(before, c.content));
     }
   }
   for (const o of valueOverrides) {
+    const wasList = Array.isArray(valueAt(config, o.path.slice(0, -1)));
     try {
       applyOverride(config, o);
     } catch (e) {
       // A one-word key that is neither a config key nor a group folder: say both.
       if (e instanceof ConfigError && o.path.length === 1 && o.kind !== 'add' && !hasOwn(config, o.key)) {
         throw new ConfigError(
-          `${e.reason} (${o.key} is not a config group either; groups: ${listOrNone(listGroups(configDir))})`,
+          `${e.reason} (${o.key} is not a config group either; groups: ${listOrNone(listGroups(dirs))})`,
           { cause: e },
         );
       }
       throw e;
     }
+    recordOverride(origins, config, o, wasList);
   }
   config = resolveInterpolations(config);
 
@@ -433,5 +512,6 @@ export function composeConfig(opts: ComposeOptions): ComposedConfig {
     choices: { ...composer.choices },
     files: [...composer.files],
     overrides: overrides.map((o) => o.raw),
+    origin: (at) => origins.lookup(at),
   };
 }

@@ -30,4 +30,12 @@ describe('ConfigError', () => {
     expect(err.message).toBe(`${path.join('conf', 'a.yaml')}:2: bad`);
     expect(err.file).toBe(file);
   });
+
+  it('names a command-line override instead of a file, with the config path only when it differs', () => {
+    const same = new ConfigError('expected a number >= 1, got 0', { override: 'trainer.batch_size=0', configPath: 'trainer.batch_size' });
+    expect(same.message).toBe('trainer.batch_size=0 (command line): expected a number >= 1, got 0');
+    expect([same.override, same.configPath]).toEqual(['trainer.batch_size=0', 'trainer.batch_size']);
+    const deeper = new ConfigError('expected a number', { override: '+trainer.opt={lr: x}', configPath: 'trainer.opt.lr' });
+    expect(deeper.message).toBe('+trainer.opt={lr: x} (command line): trainer.opt.lr: expected a number');
+  });
 });

@@ -10,6 +10,11 @@ export interface ConfigErrorLocation {
   line?: number | undefined;
   /** 1-based column in `file`. */
   column?: number | undefined;
+  /**
+   * The command-line override that gave the value, as written (`trainer.batch_size=0`), when the
+   * problem is a value from the command line rather than from a file.
+   */
+  override?: string | undefined;
   /** The underlying error, when this one wraps another. */
   cause?: unknown;
 }
@@ -27,6 +32,8 @@ export class ConfigError extends Error {
   readonly file?: string;
   readonly line?: number;
   readonly column?: number;
+  /** The command-line override that gave the bad value, as written. */
+  readonly override?: string;
 
   constructor(reason: string, where: ConfigErrorLocation = {}) {
     super(formatLocation(where) + reason, where.cause === undefined ? undefined : { cause: where.cause });
@@ -35,6 +42,7 @@ export class ConfigError extends Error {
     if (where.file !== undefined) this.file = where.file;
     if (where.line !== undefined) this.line = where.line;
     if (where.column !== undefined) this.column = where.column;
+    if (where.override !== undefined) this.override = where.override;
   }
 }
 
@@ -46,7 +54,20 @@ export function displayPath(file: string): string {
   return rel;
 }
 
+/** The dotted key an override sets (`trainer.batch_size` for `+trainer.batch_size=0`). */
+function overrideKey(override: string): string {
+  const body = override.replace(/^[+~]/, '');
+  const eq = body.indexOf('=');
+  return (eq < 0 ? body : body.slice(0, eq)).trim();
+}
+
 function formatLocation(where: ConfigErrorLocation): string {
+  if (where.override !== undefined) {
+    let out = `${where.override} (command line): `;
+    const { configPath } = where;
+    if (configPath !== undefined && configPath !== '' && configPath !== overrideKey(where.override)) out += `${configPath}: `;
+    return out;
+  }
   let out = '';
   if (where.file !== undefined) {
     out += displayPath(where.file);

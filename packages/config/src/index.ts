@@ -19,6 +19,8 @@ export {
   type PlainOverride,
   type SweepOverride,
   type SweepValue,
+  type SweepForm,
+  type GlobSweep,
   type ParseOverrideOptions,
 } from './overrides.js';
 export { applyOverride, applyOverrides } from './apply.js';
@@ -30,7 +32,9 @@ export {
   EXPERIMENT_DIR,
   type ComposeOptions,
   type ComposedConfig,
+  type ConfigSearchPath,
 } from './compose.js';
+export { describeOrigin, type ValueOrigin, type OriginLookup } from './origin.js';
 export { resolveInterpolations } from './interpolate.js';
 export { validate, formatZodIssues, type ValidateWhere, type FormatIssuesOptions } from './validate.js';
 export { toYaml, configHash, canonicalJson } from './serialize.js';

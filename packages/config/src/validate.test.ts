@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { ValueOrigin } from './origin.js';
 import { formatZodIssues, validate } from './validate.js';
 import { errorOf } from './test-helpers.js';
 
@@ -68,5 +69,57 @@ describe('formatZodIssues', () => {
     if (r.success) return;
     expect(formatZodIssues(r.error, 'model')).toEqual(['model.a.b: expected a string']);
     expect(formatZodIssues(r.error, '', { input: { a: { b: 1 } } })).toEqual(['a.b: expected a string, got 1']);
+  });
+});
+
+describe('validate with origins', () => {
+  const schema = z.strictObject({
+    trainer: z.strictObject({ batch_size: z.number().int().min(1), epochs: z.number().int().min(1) }),
+    seed: z.number().int(),
+  });
+  const origins: Record<string, ValueOrigin> = {
+    trainer: { kind: 'file', file: 'experiments/conf/trainer/default.yaml' },
+    'trainer.batch_size': { kind: 'override', text: 'trainer.batch_size=0' },
+    'trainer.epochs': { kind: 'file', file: 'experiments/conf/trainer/default.yaml', line: 3 },
+    'trainer.extra': { kind: 'override', text: '+trainer.extra=1' },
+    seed: { kind: 'file', file: 'experiments/conf/experiment/mnist.yaml', line: 7 },
+  };
+  const origin = (p: readonly (string | number)[]) => origins[p.join('.')];
+
+  it('names the override that gave a bad value', () => {
+    const err = errorOf(() => validate(schema, { trainer: { batch_size: 0, epochs: 2 }, seed: 1 }, { origin }));
+    expect(err.message).toBe('trainer.batch_size=0 (command line): expected a number >= 1, got 0');
+    expect(err.override).toBe('trainer.batch_size=0');
+    expect(err.configPath).toBe('trainer.batch_size');
+    expect(err.file).toBeUndefined();
+  });
+
+  it('names the group file and line, or the experiment file, that gave a bad value', () => {
+    const fromGroup = errorOf(() => validate(schema, { trainer: { batch_size: 2, epochs: 0 }, seed: 1 }, { origin }));
+    expect(fromGroup.message).toBe('experiments/conf/trainer/default.yaml:3: trainer.epochs: expected a number >= 1, got 0');
+    expect([fromGroup.file, fromGroup.line]).toEqual(['experiments/conf/trainer/default.yaml', 3]);
+    const fromExperiment = errorOf(() => validate(schema, { trainer: { batch_size: 2, epochs: 1 }, seed: 'x' }, { origin }));
+    expect(fromExperiment.message).toBe('experiments/conf/experiment/mnist.yaml:7: seed: expected a number, got "x"');
+  });
+
+  it('an unknown key is located where the key was given', () => {
+    const err = errorOf(() => validate(schema, { trainer: { batch_size: 2, epochs: 1, extra: 1 }, seed: 1 }, { origin }));
+    expect(err.message).toMatch(/^\+trainer\.extra=1 \(command line\): trainer: unknown key "extra"; allowed keys: batch_size, epochs\./);
+  });
+
+  it('lists several issues each with its origin, and falls back to where.file', () => {
+    const err = errorOf(() =>
+      validate(schema, { trainer: { batch_size: 0, epochs: 0 }, seed: 'x' }, { origin, file: 'fallback.yaml' }),
+    );
+    expect(err.message).toBe(
+      [
+        '3 problems:',
+        '  - trainer.batch_size=0 (command line): expected a number >= 1, got 0',
+        '  - experiments/conf/trainer/default.yaml:3: trainer.epochs: expected a number >= 1, got 0',
+        '  - experiments/conf/experiment/mnist.yaml:7: seed: expected a number, got "x"',
+      ].join('\n'),
+    );
+    const none = errorOf(() => validate(schema, { trainer: { batch_size: 2, epochs: 1 }, seed: 'x' }, { origin: () => undefined, file: 'f.yaml' }));
+    expect(none.message).toBe('f.yaml: seed: expected a number, got "x"');
   });
 });

@@ -1,13 +1,20 @@
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { describeOrigin, originLocation, type OriginLookup, type ValueOrigin } from './origin.js';
 import { describeValue, didYouMean, isMapping } from './util.js';
 
 /** Where a validated value comes from, for messages. */
 export interface ValidateWhere {
   /** Dotted config path of the value (prefix of every issue path), e.g. `prior`. */
   path?: string | undefined;
-  /** File the value was read from. */
+  /** File the value was read from (used where `origin` knows nothing). */
   file?: string | undefined;
+  /**
+   * Where each value came from (`ComposedConfig.origin`), looked up by full config path. Each
+   * issue then names the override (`trainer.batch_size=0 (command line): ...`) or the file and
+   * line (`conf/trainer/default.yaml:3: trainer.batch_size: ...`) that gave the bad value.
+   */
+  origin?: OriginLookup | undefined;
 }
 
 export interface FormatIssuesOptions {
@@ -191,13 +198,32 @@ function issueText(issue: AnyIssue, opts: FormatIssuesOptions, base: readonly Pr
 interface IssueLine {
   path: string;
   text: string;
+  /** Full config path of the value the issue is about (for an unknown key: that key). */
+  at: string[];
 }
 
 function issueLines(error: z.ZodError, prefix: string, opts: FormatIssuesOptions): IssueLine[] {
-  return error.issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.'),
-    text: issueText(issue, opts, []),
-  }));
+  const base = prefix === '' ? [] : prefix.split('.');
+  return error.issues.map((issue) => {
+    const full = [...base, ...issue.path.map(String)];
+    const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+    return {
+      path: full.join('.'),
+      text: issueText(issue, opts, []),
+      at: unknown === undefined ? full : [...full, unknown],
+    };
+  });
+}
+
+/** `path: text` with the origin in front (the path left out when the override's key is the path). */
+function lineWithOrigin(line: IssueLine, origin: ValueOrigin | undefined): string {
+  const at = `${line.path === '' ? '(top level)' : line.path}: ${line.text}`;
+  if (origin === undefined) return at;
+  if (origin.kind === 'override') {
+    const key = origin.text.replace(/^[+~]/, '').split('=')[0];
+    return `${describeOrigin(origin)}: ${key === line.path ? line.text : at}`;
+  }
+  return `${describeOrigin(origin)}: ${at}`;
 }
 
 /**
@@ -211,7 +237,8 @@ export function formatZodIssues(error: z.ZodError, prefix = '', opts: FormatIssu
 /**
  * Check `value` against `schema` and return the parsed result. On failure, throws a
  * {@link ConfigError} that lists every issue with its full config path (prefixed by
- * `where.path`) and names `where.file`.
+ * `where.path`) and says where the bad value came from: the override or file and line that
+ * `where.origin` gives for it, else `where.file`.
  */
 export function validate<T>(schema: z.ZodType<T>, value: unknown, where: ValidateWhere = {}): T {
   const result = schema.safeParse(value);
@@ -221,7 +248,18 @@ export function validate<T>(schema: z.ZodType<T>, value: unknown, where: Validat
   const lines = issueLines(result.error, prefix, opts);
   const only = lines[0];
   if (lines.length === 1 && only !== undefined) {
-    throw new ConfigError(only.text, { file: where.file, configPath: only.path, cause: result.error });
+    const origin = where.origin?.(only.at);
+    const loc = origin === undefined ? { file: where.file } : originLocation(origin);
+    throw new ConfigError(only.text, { ...loc, configPath: only.path, cause: result.error });
+  }
+  if (where.origin !== undefined) {
+    const lookup = where.origin;
+    const fallback: ValueOrigin | undefined = where.file === undefined ? undefined : { kind: 'file', file: where.file };
+    const list = lines.map((l) => lineWithOrigin(l, lookup(l.at) ?? fallback));
+    throw new ConfigError(`${list.length} problems:\n${list.map((l) => `  - ${l}`).join('\n')}`, {
+      configPath: where.path,
+      cause: result.error,
+    });
   }
   const list = formatZodIssues(result.error, prefix, opts);
   throw new ConfigError(`${list.length} problems:\n${list.map((l) => `  - ${l}`).join('\n')}`, {

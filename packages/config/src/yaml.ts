@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { LineCounter, isNode, parseDocument, type Document, type YAMLError } from 'yaml';
+import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, type Document, type YAMLError } from 'yaml';
 import { ConfigError } from './errors.js';
 import { isMapping, type Mapping } from './util.js';
 
@@ -81,4 +81,28 @@ export function positionOf(
   if (!isNode(node) || node.range === undefined || node.range === null) return {};
   const pos = parsed.lineCounter.linePos(node.range[0]);
   return { line: pos.line, column: pos.col };
+}
+
+/**
+ * 1-based line of the entry at `path` in a parsed document: the line of its key for a mapping
+ * entry, of the item for a list item. Undefined when the path cannot be followed (through a
+ * merge key, say) or is empty.
+ */
+export function entryLine(parsed: ParsedYaml, path: readonly (string | number)[]): number | undefined {
+  let node: unknown = parsed.doc.contents;
+  let at: unknown;
+  for (const seg of path) {
+    if (isAlias(node)) node = node.resolve(parsed.doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(seg));
+      if (pair === undefined) return undefined;
+      at = isNode(pair.key) ? pair.key : pair.value;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      node = node.items[Number(seg)];
+      at = node;
+    } else return undefined;
+  }
+  if (!isNode(at) || at.range === undefined || at.range === null) return undefined;
+  return parsed.lineCounter.linePos(at.range[0]).line;
 }
