@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /* Backend selection (DESIGN §7). tfjs-node(-gpu) are optional and only ever loaded dynamically. */
 
@@ -53,6 +53,33 @@ async function tryWasm(): Promise<{ ok: true; pkg: string } | { ok: false; reaso
   }
 }
 
+let gradientsChecked = false;
+
+/**
+ * Make sure tfjs's gradient functions are registered: training needs them, and tfjs-core does
+ * not register them on its own. In Node they ship inside the `@tensorflow/tfjs` package (its
+ * Node build registers them, and chained ops, into the one shared engine); a browser bundle gets
+ * them by importing `@tensorflow/tfjs-core/dist/register_all_gradients` (or `@tensorflow/tfjs`).
+ * Sampling, decoding and evaluation run without them. Throws an error saying what to install when
+ * neither is there. Idempotent.
+ */
+export async function ensureGradients(): Promise<void> {
+  if (gradientsChecked || tf.getGradient('Add')) {
+    gradientsChecked = true;
+    return;
+  }
+  try {
+    await importOptional('@tensorflow/tfjs');
+  } catch (e) {
+    throw new Error(
+      `training needs tfjs's gradient functions, which @tensorflow/tfjs-core does not register (${reason(e)}); ` +
+        "in Node install @tensorflow/tfjs; in a bundled app import '@tensorflow/tfjs-core/dist/register_all_gradients'",
+    );
+  }
+  if (!tf.getGradient('Add')) throw new Error('@tensorflow/tfjs was loaded but registered no gradients; is a second copy of @tensorflow/tfjs-core installed?');
+  gradientsChecked = true;
+}
+
 /**
  * Select and initialize a backend. `auto` tries tensorflow (tfjs-node-gpu, then tfjs-node), then
  * wasm, then cpu; an explicit choice that cannot be had is an error that says why.
@@ -61,6 +88,8 @@ export async function selectBackend(requested: BackendChoice = 'auto', log?: (li
   if (!BACKEND_CHOICES.includes(requested)) {
     throw new Error(`backend: unknown backend '${String(requested)}'; allowed: ${BACKEND_CHOICES.join(', ')}`);
   }
+  // Before the wasm backend installs its fast matMul gradient over the stock one.
+  await ensureGradients();
   const skipped: { backend: string; reason: string }[] = [];
   let selection: BackendSelection | undefined;
   if (requested === 'tensorflow' || requested === 'auto') {
@@ -77,8 +106,21 @@ export async function selectBackend(requested: BackendChoice = 'auto', log?: (li
     else skipped.push({ backend: 'wasm', reason: r.reason });
   }
   if (!selection) {
+    // tfjs-core registers no backend of its own: the cpu kernels come from tfjs-backend-cpu
+    // (already registered when the @tensorflow/tfjs umbrella was imported).
+    const pkg = '@tensorflow/tfjs-backend-cpu';
+    if (!tf.findBackendFactory('cpu')) {
+      try {
+        await importOptional(pkg);
+      } catch (e) {
+        const tried = skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ');
+        throw new Error(
+          `backend 'cpu' is not available (${pkg}: ${reason(e)})${tried ? `; also tried ${tried}` : ''}; install @tensorflow/tfjs-backend-wasm (recommended) or ${pkg}`,
+        );
+      }
+    }
     if (!(await tf.setBackend('cpu'))) throw new Error("backend 'cpu' failed to initialize");
-    selection = { name: 'cpu', requested, package: '@tensorflow/tfjs', skipped };
+    selection = { name: 'cpu', requested, package: pkg, skipped };
   }
   await tf.ready();
   log?.(

@@ -1,8 +1,10 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { isDistributionInstance } from './brand.js';
 import type { Distribution } from './distribution.js';
 import { ShapeError } from './errors.js';
+import { registerKL } from './kl.js';
 import type { RandomStream } from './random.js';
-import { assertValues, stopGradient, validationEnabled } from './tensor.js';
+import { assertValues, broadcastShapes, stopGradient, validationEnabled } from './tensor.js';
 
 /*
  * Discrete latents laid out flat: an event of shape [N·K] holds N independent categorical
@@ -87,6 +89,13 @@ function oneHotLogPmf(x: tf.Tensor, logProbs: tf.Tensor, categories: number): tf
  * groups of K). `logits`: [...batch, N·K], unnormalized per group.
  */
 export class OneHotCategorical implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/core (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/core/OneHotCategorical';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
   readonly batchShape: number[];
   readonly eventShape: number[];
   /** Number of categorical variables N. */
@@ -160,6 +169,13 @@ export interface RelaxedOneHotCategoricalOptions {
  * between the underlying categoricals in both modes (see `klRelaxedCategorical`).
  */
 export class RelaxedOneHotCategorical implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/core (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/core/RelaxedOneHotCategorical';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
   readonly batchShape: number[];
   readonly eventShape: number[];
   readonly groups: number;
@@ -277,3 +293,139 @@ export function klOneHotCategorical(q: OneHotCategorical, p: OneHotCategorical):
 export function klRelaxedCategorical(q: RelaxedOneHotCategorical, p: OneHotCategorical): tf.Tensor {
   return klCategoricalLogProbs('KL(RelaxedOneHotCategorical ‖ OneHotCategorical)', q, p);
 }
+
+/**
+ * A batch of categorical distributions whose values are integer indices 0..K − 1 (TFP's
+ * Categorical), beside the one-hot `OneHotCategorical`. `logits`: [...batch, K], unnormalized;
+ * batch shape [...batch], event shape [] (one index per batch member, as `eventRank = 0`).
+ * Values may be int32 or float32 holding integers; `sample` and `mode` return int32.
+ */
+export class Categorical implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/core (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/core/Categorical';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
+  readonly batchShape: number[];
+  readonly eventShape: number[] = [];
+  /** Number of categories K. */
+  readonly categories: number;
+  /** Normalized log-probabilities: [...batch, K]. */
+  readonly logProbs: tf.Tensor;
+
+  constructor(readonly logits: tf.Tensor) {
+    if (logits.rank < 1 || logits.shape[logits.rank - 1]! < 1) {
+      throw new ShapeError(`Categorical: logits have shape [${logits.shape.join(', ')}], expected [...batch, K] with K ≥ 1`);
+    }
+    if (validationEnabled()) assertValues('Categorical', 'logits', logits, { allowed: 'finite', above: -Infinity, below: Infinity });
+    this.categories = logits.shape[logits.rank - 1]!;
+    this.batchShape = logits.shape.slice(0, -1);
+    this.logProbs = tf.tidy(() => tf.logSoftmax(logits));
+  }
+
+  /** Index draws by the Gumbel-max trick: argmax_k (log p_k + g_k). int32, [...batch]. */
+  sample(rng: RandomStream): tf.Tensor {
+    return tf.tidy(() => tf.argMax(tf.add(this.logProbs, gumbelNoise(rng, this.logProbs.shape)), -1));
+  }
+
+  /**
+   * log p(x) = log p_x for indices x: [..., ...batch] -> [..., ...batch] (extra leading axes
+   * broadcast). Under validation x must hold integers in 0..K − 1.
+   */
+  logProb(x: tf.Tensor): tf.Tensor {
+    const b = this.batchShape.length;
+    if (x.rank < b) {
+      throw new ShapeError(`Categorical: value has shape [${x.shape.join(', ')}], expected [..., ${this.batchShape.join(', ')}] (indices, one per batch member)`);
+    }
+    broadcastShapes('Categorical', [['value', x.shape.slice(x.rank - b)], ['batch', this.batchShape]]);
+    if (validationEnabled()) {
+      assertValues('Categorical', 'value', x, { allowed: `an integer index in 0..${this.categories - 1}`, min: 0, max: this.categories - 1, integer: true });
+    }
+    return tf.tidy(() => {
+      const indices = x.dtype === 'int32' ? x : tf.cast(tf.round(x), 'int32');
+      return tf.sum(tf.mul(tf.cast(tf.oneHot(indices, this.categories), 'float32'), this.logProbs), -1);
+    });
+  }
+
+  /** The probabilities p_k: [...batch, K]. */
+  probs(): tf.Tensor {
+    return tf.exp(this.logProbs);
+  }
+
+  /** H = −Σ_k p_k log p_k: [...batch]. */
+  entropy(): tf.Tensor {
+    return tf.tidy(() => tf.neg(tf.sum(tf.mul(tf.exp(this.logProbs), this.logProbs), -1)));
+  }
+
+  /** The most probable index (int32), [...batch]. */
+  mode(): tf.Tensor {
+    return tf.argMax(this.logProbs, -1);
+  }
+
+  /** The same distribution over one-hot values: event [K] (one group of K); the caller owns it. */
+  oneHot(): OneHotCategorical {
+    return new OneHotCategorical(this.logits, this.categories);
+  }
+}
+
+/** True for an index-valued Categorical from any copy of @vaelab/core. */
+export function isCategorical(x: unknown): x is Categorical {
+  return isDistributionInstance(x, Categorical);
+}
+
+/** True for a OneHotCategorical from any copy of @vaelab/core. */
+export function isOneHotCategorical(x: unknown): x is OneHotCategorical {
+  return isDistributionInstance(x, OneHotCategorical);
+}
+
+/** True for a RelaxedOneHotCategorical from any copy of @vaelab/core. */
+export function isRelaxedOneHotCategorical(x: unknown): x is RelaxedOneHotCategorical {
+  return isDistributionInstance(x, RelaxedOneHotCategorical);
+}
+
+/** KL(q ‖ p) = Σ_k q_k (log q_k − log p_k) between index-valued categoricals: [...batch]. */
+export function klCategorical(q: Categorical, p: Categorical): tf.Tensor {
+  if (q.categories !== p.categories) {
+    throw new ShapeError(`KL(Categorical ‖ Categorical): q has ${q.categories} categories, p has ${p.categories}`);
+  }
+  return tf.tidy(() => tf.sum(tf.mul(tf.exp(q.logProbs), tf.sub(q.logProbs, p.logProbs)), -1));
+}
+
+/** The log-probabilities of a one-hot categorical of one group, as [...batch, K], for the mixed KL rules. */
+function singleGroupLogProbs(who: string, d: OneHotCategorical, categories: number): tf.Tensor {
+  if (d.groups !== 1 || d.categories !== categories) {
+    throw new ShapeError(
+      `${who}: the OneHotCategorical has event [${d.eventShape.join(', ')}] in groups of ${d.categories}; the index-valued Categorical has ${categories} categories, so the one-hot side must be one group of ${categories} (event [${categories}])`,
+    );
+  }
+  return tf.squeeze(d.logProbs, [d.logProbs.rank - 2]);
+}
+
+/**
+ * KL between an index-valued Categorical and a one-hot categorical of one group of the same K:
+ * they are the same distribution up to the bijection k ↔ one-hot(k), so the KL is that of the
+ * probabilities, Σ_k q_k (log q_k − log p_k).
+ */
+export function klCategoricalOneHot(q: Categorical, p: OneHotCategorical): tf.Tensor {
+  return tf.tidy(() => {
+    const pLogProbs = singleGroupLogProbs('KL(Categorical ‖ OneHotCategorical)', p, q.categories);
+    return tf.sum(tf.mul(tf.exp(q.logProbs), tf.sub(q.logProbs, pLogProbs)), -1);
+  });
+}
+
+/** As `klCategoricalOneHot`, with the one-hot categorical as q. */
+export function klOneHotCategoricalIndex(q: OneHotCategorical, p: Categorical): tf.Tensor {
+  return tf.tidy(() => {
+    const qLogProbs = singleGroupLogProbs('KL(OneHotCategorical ‖ Categorical)', q, p.categories);
+    return tf.sum(tf.mul(tf.exp(qLogProbs), tf.sub(qLogProbs, p.logProbs)), -1);
+  });
+}
+
+// Registered where the classes are defined, so importing a class activates its rules.
+registerKL(OneHotCategorical, OneHotCategorical, klOneHotCategorical);
+registerKL(RelaxedOneHotCategorical, OneHotCategorical, klRelaxedCategorical);
+registerKL(Categorical, Categorical, klCategorical);
+registerKL(Categorical, OneHotCategorical, klCategoricalOneHot);
+registerKL(OneHotCategorical, Categorical, klOneHotCategoricalIndex);

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { Distribution } from './distribution.js';
 import type { RandomStream, RandomStreams } from './random.js';
 

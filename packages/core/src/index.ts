@@ -1,10 +1,13 @@
+export { CORE_VERSION, type CoreCopy, DISTRIBUTION_KEY, coreCopies, isBrandedInstance, isDistributionInstance } from './brand.js';
 export * from './errors.js';
 export * from './random.js';
 export * from './distribution.js';
 export * from './tensor.js';
+export * from './logspace.js';
+export * from './kl.js';
 export * from './normal.js';
 export * from './categorical.js';
-export * from './kl.js';
+export * from './mixture.js';
 export * from './contracts.js';
 export * from './registry.js';
 export * from './backend.js';

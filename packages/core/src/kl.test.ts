@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { findKL, hasAnalyticKL, kl, registerKL } from './kl.js';
 import { Normal } from './normal.js';

@@ -1,10 +1,20 @@
-import * as tf from '@tensorflow/tfjs';
-import { OneHotCategorical, RelaxedOneHotCategorical, klOneHotCategorical, klRelaxedCategorical } from './categorical.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { CORE_VERSION, DISTRIBUTION_KEY, classIdentities, classIdentity } from './brand.js';
 import type { Distribution, DistributionClass } from './distribution.js';
-import { Normal, klNormalNormal } from './normal.js';
 import type { RandomStream } from './random.js';
 
-/* The KL registry: analytic KL(q ‖ p) keyed by the pair of classes, Monte Carlo otherwise. */
+/*
+ * The KL registry: analytic KL(q ‖ p) keyed by the pair of classes, Monte Carlo otherwise.
+ *
+ * Classes are keyed by their stable `distributionKey` (a user's class without one, by the class
+ * itself), and the registry lives on globalThis under a versioned symbol, so that two copies of
+ * @vaelab/core (npm can nest one) share one registry and recognize each other's classes: a rule
+ * registered by either copy applies to instances made by either. Without that, KL(diagonal
+ * Gaussian ‖ standard normal) would silently fall back to a Monte Carlo estimate.
+ *
+ * Every package registers the rules of its classes in the module that defines them, so a rule is
+ * active as soon as its classes are imported.
+ */
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KLFunction = (q: any, p: any) => tf.Tensor;
@@ -15,7 +25,24 @@ export interface KLRule {
   readonly fn: KLFunction;
 }
 
-const rules: KLRule[] = [];
+/** A rule as stored: the pair's identities, and the version of the core copy that registered it. */
+interface StoredRule {
+  readonly q: string | object;
+  readonly p: string | object;
+  readonly fn: KLFunction;
+  readonly coreVersion: string;
+}
+
+interface KLRegistrySlot {
+  readonly rules: StoredRule[];
+}
+
+const REGISTRY_SLOT = Symbol.for('vaelab.kl-registry.v1');
+
+function registry(): KLRegistrySlot {
+  const slots = globalThis as unknown as Record<symbol, KLRegistrySlot | undefined>;
+  return (slots[REGISTRY_SLOT] ??= { rules: [] });
+}
 
 /** Register an analytic KL(q ‖ p). A later registration for the same pair replaces the earlier. */
 export function registerKL<Q extends Distribution, P extends Distribution>(
@@ -23,28 +50,27 @@ export function registerKL<Q extends Distribution, P extends Distribution>(
   p: abstract new (...args: never[]) => P,
   fn: (q: Q, p: P) => tf.Tensor,
 ): void {
-  const rule = { q: q as unknown as DistributionClass, p: p as unknown as DistributionClass, fn: fn as KLFunction };
+  const rules = registry().rules;
+  const rule: StoredRule = {
+    q: classIdentity(q, DISTRIBUTION_KEY),
+    p: classIdentity(p, DISTRIBUTION_KEY),
+    fn: fn as KLFunction,
+    coreVersion: CORE_VERSION,
+  };
   const i = rules.findIndex((r) => r.q === rule.q && r.p === rule.p);
   if (i >= 0) rules[i] = rule;
   else rules.push(rule);
 }
 
-/** Distance up the prototype chain from an instance to a class, or -1 if unrelated. */
-function depth(obj: object, cls: DistributionClass): number {
-  let proto = Object.getPrototypeOf(obj) as object | null;
-  for (let d = 0; proto; d++, proto = Object.getPrototypeOf(proto) as object | null) {
-    if (proto === cls.prototype) return d;
-  }
-  return -1;
-}
-
 /** The most specific registered rule for (q, p), as TFP does: nearest classes first. */
 export function findKL(q: Distribution, p: Distribution): KLFunction | undefined {
-  let best: KLRule | undefined;
+  const qChain = classIdentities(q, DISTRIBUTION_KEY);
+  const pChain = classIdentities(p, DISTRIBUTION_KEY);
+  let best: StoredRule | undefined;
   let bestScore = Infinity;
-  for (const r of rules) {
-    const dq = depth(q, r.q);
-    const dp = depth(p, r.p);
+  for (const r of registry().rules) {
+    const dq = qChain.indexOf(r.q);
+    const dp = pChain.indexOf(r.p);
     if (dq < 0 || dp < 0) continue;
     if (dq + dp < bestScore) {
       best = r;
@@ -97,6 +123,11 @@ export function hasAnalyticKL(q: Distribution, p: Distribution): boolean {
   return findKL(q, p) !== undefined;
 }
 
-registerKL(Normal, Normal, klNormalNormal);
-registerKL(OneHotCategorical, OneHotCategorical, klOneHotCategorical);
-registerKL(RelaxedOneHotCategorical, OneHotCategorical, klRelaxedCategorical);
+/**
+ * The registered pairs, as their keys (a class's `distributionKey`, or its name when it has none),
+ * with the version of the core copy that registered each.
+ */
+export function registeredKLPairs(): Array<{ q: string; p: string; coreVersion: string }> {
+  const name = (id: string | object) => (typeof id === 'string' ? id : ((id as { name?: string }).name ?? '(anonymous class)'));
+  return registry().rules.map((r) => ({ q: name(r.q), p: name(r.p), coreVersion: r.coreVersion }));
+}

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { hasAnalyticKL, kl } from './kl.js';
 import { Normal, klNormalNormal } from './normal.js';
@@ -59,7 +59,7 @@ describe('Normal', () => {
     const [gMu, gS] = tf.grads(f)([mu, logS]).map((g) => g.arraySync() as number[][]);
     const h = 1e-2;
     for (let j = 0; j < 3; j++) {
-      const bump = (x: tf.Tensor, dj: number) => tf.add(x, tf.oneHot([j], 3).mul(dj));
+      const bump = (x: tf.Tensor, dj: number) => tf.add(x, tf.mul(tf.oneHot([j], 3), dj));
       const fdMu = (f(bump(mu, h), logS).dataSync()[0]! - f(bump(mu, -h), logS).dataSync()[0]!) / (2 * h);
       const fdS = (f(mu, bump(logS, h)).dataSync()[0]! - f(mu, bump(logS, -h)).dataSync()[0]!) / (2 * h);
       expect(gMu![0]![j]).toBeCloseTo(fdMu, 2);
@@ -90,5 +90,53 @@ describe('KL(Normal ‖ Normal)', () => {
     expect(mc.analytic).toBe(false);
     // Standard error of the estimate is about 0.01 here.
     expect(Math.abs(mc.value.dataSync()[0]! - exact)).toBeLessThan(0.05);
+  });
+});
+
+describe('Normal parameter broadcasting', () => {
+  const x = t([[0.3, -1, 2], [1, 2, -0.5]]);
+  const loc = t([[0, 1, -2], [0.5, 0, 1]]);
+
+  it('a scalar scale, a number, or a scale shared by the batch gives the logProb of explicit tiling', () => {
+    const tiled = new Normal(loc, tf.fill([2, 3], 0.7)).logProb(x).arraySync() as number[];
+    for (const d of [new Normal(loc, 0.7), new Normal(loc, tf.scalar(0.7)), new Normal(loc, tf.tensor1d([0.7, 0.7, 0.7]))]) {
+      expect(d.batchShape).toEqual([2]);
+      expect(d.eventShape).toEqual([3]);
+      expect(d.scale.shape).toEqual([2, 3]);
+      const lp = d.logProb(x).arraySync() as number[];
+      lp.forEach((v, i) => expect(v).toBeCloseTo(tiled[i]!, 5));
+    }
+    const perScale = tf.tensor1d([0.5, 1, 2]);
+    const shared = new Normal(loc, perScale).logProb(x).arraySync() as number[];
+    const explicit = new Normal(loc, tf.tile(tf.expandDims(perScale, 0), [2, 1])).logProb(x).arraySync() as number[];
+    shared.forEach((v, i) => expect(v).toBeCloseTo(explicit[i]!, 5));
+  });
+
+  it('a scalar loc broadcasts against the scale; KL and entropy see the broadcast shapes', () => {
+    const scale = t([[1, 2, 0.5], [0.3, 1, 1]]);
+    const d = new Normal(0, scale);
+    expect(d.loc.shape).toEqual([2, 3]);
+    const explicit = new Normal(tf.zeros([2, 3]), scale);
+    expect(Array.from(d.logProb(x).dataSync())).toEqual(Array.from(explicit.logProb(x).dataSync()));
+    expect(Array.from(d.entropy().dataSync())).toEqual(Array.from(explicit.entropy().dataSync()));
+    const std = new Normal(0, 1, 0);
+    expect(std.batchShape).toEqual([]);
+    const k = kl(d, new Normal(tf.zeros([2, 3]), 1), { rng: new RandomStream('b', 1) });
+    expect(k.analytic).toBe(true);
+    expect(k.value.shape).toEqual([2]);
+  });
+
+  it('gradients reach a broadcast parameter (summed over the broadcast axes)', () => {
+    const g = tf.grad((s: tf.Tensor) => tf.sum(new Normal(loc, s).logProb(x)))(tf.scalar(0.8));
+    // d/dσ Σ [−(x−μ)²/(2σ²) − log σ] = Σ (x−μ)²/σ³ − n/σ
+    const xs = x.arraySync() as number[][];
+    const ls = loc.arraySync() as number[][];
+    let expected = 0;
+    xs.forEach((row, i) => row.forEach((v, j) => (expected += (v - ls[i]![j]!) ** 2 / 0.8 ** 3 - 1 / 0.8)));
+    expect(g.dataSync()[0]).toBeCloseTo(expected, 3);
+  });
+
+  it('rejects parameters that do not broadcast, naming both shapes', () => {
+    expect(() => new Normal(tf.zeros([2, 3]), tf.ones([2, 2]))).toThrow(/loc \[2, 3\], scale \[2, 2\]/);
   });
 });

@@ -1,7 +1,9 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { isDistributionInstance } from './brand.js';
 import type { Distribution } from './distribution.js';
+import { registerKL } from './kl.js';
 import type { RandomStream } from './random.js';
-import { LOG_2PI, assertShape, assertValues, stopGradient, sumEvent, validationEnabled } from './tensor.js';
+import { LOG_2PI, asTensor, assertValues, broadcastIfNeeded, broadcastShapes, stopGradient, sumEvent, validationEnabled } from './tensor.js';
 
 /**
  * Independent normal over the last `eventRank` axes: N(loc, diag(scale²)).
@@ -10,26 +12,48 @@ import { LOG_2PI, assertShape, assertValues, stopGradient, sumEvent, validationE
  *
  * `logScale` may be passed when the caller has it (a network predicting log σ), so that
  * log-densities never take the log of an exponential.
+ *
+ * Parameters broadcast (numpy rules): a number or a scalar tensor for `loc` or `scale`, or a
+ * `scale` shared by a batch (`[d]` against a `loc` of `[batch, d]`), is broadcast at construction
+ * with core's `broadcastTo` (fast gradient), so the stored `loc` and `scale` and the batch shape
+ * are those of the broadcast. Parameters of equal shapes are stored as given.
  */
 export class Normal implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/core (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/core/Normal';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
   readonly batchShape: number[];
   readonly eventShape: number[];
+  readonly loc: tf.Tensor;
+  readonly scale: tf.Tensor;
   readonly logScale: tf.Tensor;
 
   constructor(
-    readonly loc: tf.Tensor,
-    readonly scale: tf.Tensor,
+    loc: tf.Tensor | number,
+    scale: tf.Tensor | number,
     readonly eventRank = 1,
     logScale?: tf.Tensor,
   ) {
-    assertShape('Normal', 'scale', scale.shape, loc.shape);
-    if (eventRank > loc.rank) throw new Error(`Normal: eventRank ${eventRank} exceeds the rank of loc (${loc.rank})`);
-    this.batchShape = loc.shape.slice(0, loc.rank - eventRank);
-    this.eventShape = loc.shape.slice(loc.rank - eventRank);
-    this.logScale = logScale ?? tf.log(scale);
+    const locT = asTensor(loc);
+    const scaleT = asTensor(scale);
+    const shape = broadcastShapes('Normal', [
+      ['loc', locT.shape],
+      ['scale', scaleT.shape],
+      ...(logScale ? [['logScale', logScale.shape] as const] : []),
+    ]);
+    if (eventRank > shape.length) throw new Error(`Normal: eventRank ${eventRank} exceeds the rank of loc (${shape.length})`);
+    this.loc = broadcastIfNeeded(locT, shape);
+    this.scale = broadcastIfNeeded(scaleT, shape);
+    this.batchShape = shape.slice(0, shape.length - eventRank);
+    this.eventShape = shape.slice(shape.length - eventRank);
+    this.logScale = logScale ? broadcastIfNeeded(logScale, shape) : tf.log(this.scale);
     if (validationEnabled()) {
-      assertValues('Normal', 'loc', loc, { allowed: 'finite', above: -Infinity, below: Infinity });
-      assertValues('Normal', 'scale', scale, { allowed: 'positive and finite', above: 0, below: Infinity });
+      assertValues('Normal', 'loc', this.loc, { allowed: 'finite', above: -Infinity, below: Infinity });
+      assertValues('Normal', 'scale', this.scale, { allowed: 'positive and finite', above: 0, below: Infinity });
     }
   }
 
@@ -75,3 +99,10 @@ export function klNormalNormal(q: Normal, p: Normal): tf.Tensor {
     return sumEvent(perElement, q.eventRank);
   });
 }
+
+/** True for a Normal (or subclass) from any copy of @vaelab/core. */
+export function isNormal(x: unknown): x is Normal {
+  return isDistributionInstance(x, Normal);
+}
+
+registerKL(Normal, Normal, klNormalNormal);

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /*
  * Seeded, named, counter-based random streams (DESIGN §6).

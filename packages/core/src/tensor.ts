@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, SupportError } from './errors.js';
 
 export const LOG_2PI = Math.log(2 * Math.PI);
@@ -117,4 +117,36 @@ export function assertValues(who: string, what: string, values: tf.Tensor | Arra
  */
 export function broadcastTo(x: tf.Tensor, shape: readonly number[]): tf.Tensor {
   return tf.tidy(() => tf.add(x, tf.zeros([...shape], x.dtype)));
+}
+
+/**
+ * The shape that all `shapes` broadcast to (numpy rules: align on the right, 1 stretches), or a
+ * ShapeError naming `who` and each shape. `shapes` pairs a name with a shape.
+ */
+export function broadcastShapes(who: string, shapes: ReadonlyArray<readonly [string, readonly number[]]>): number[] {
+  const rank = Math.max(0, ...shapes.map(([, s]) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (const [, s] of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const a = rank - s.length + i;
+      const n = s[i]!;
+      if (n === out[a] || n === 1) continue;
+      if (out[a] === 1) out[a] = n;
+      else {
+        const listed = shapes.map(([name, sh]) => `${name} [${sh.join(', ')}]`).join(', ');
+        throw new ShapeError(`${who}: parameter shapes do not broadcast: ${listed}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** x broadcast to `shape` with `broadcastTo` (fast gradient), or x itself when it has that shape already. */
+export function broadcastIfNeeded(x: tf.Tensor, shape: readonly number[]): tf.Tensor {
+  return shapesEqual(x.shape, shape) ? x : broadcastTo(x, shape);
+}
+
+/** A number as a float32 scalar tensor; a tensor as it is. */
+export function asTensor(x: tf.Tensor | number): tf.Tensor {
+  return typeof x === 'number' ? tf.scalar(x) : x;
 }

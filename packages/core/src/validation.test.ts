@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Normal, SupportError, assertValues, setValidation, validationEnabled, withValidation } from './index.js';
 
@@ -65,7 +65,7 @@ describe('broadcastTo', () => {
       const y = broadcastTo(x, [3, 2, 4]);
       expect(y.shape).toEqual([3, 2, 4]);
       expect(Array.from(y.dataSync())).toEqual(Array.from(tf.broadcastTo(x, [3, 2, 4]).dataSync()));
-      const w = tf.range(0, 24).reshape([3, 2, 4]);
+      const w = tf.reshape(tf.range(0, 24), [3, 2, 4]);
       const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(broadcastTo(a, [3, 2, 4]), w)))(x);
       // d/dx[i] = Σ over the broadcast axes of w[:, i, :]
       const wv = w.arraySync() as number[][][];

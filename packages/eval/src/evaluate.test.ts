@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry, type Dataset, RandomStream, RandomStreams, VaeLabError } from '@vaelab/core';
 import { VaeModel } from '@vaelab/objectives';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Dataset, type RandomStream, VaeLabError, reportsBitsPerDim, sizeOf } from '@vaelab/core';
 import { evalBatches, gatherBatch } from '@vaelab/data';
 import type { VaeModel } from '@vaelab/objectives';

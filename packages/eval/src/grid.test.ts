@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { encodePng, imageGrid, imageShape, reconstructionGrid } from './grid.js';

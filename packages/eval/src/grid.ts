@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import { VaeLabError } from '@vaelab/core';
 import { encode } from 'fast-png';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { RandomStream, VaeLabError } from '@vaelab/core';
 import { DiagonalGaussianPosterior } from '@vaelab/posteriors';
 import { describe, expect, it } from 'vitest';

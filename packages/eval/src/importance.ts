@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
-import { type Distribution, type RandomStream, VaeLabError, hasAnalyticKL, kl } from '@vaelab/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { type Distribution, type RandomStream, VaeLabError, hasAnalyticKL, kl, logAddExp, logSumExp } from '@vaelab/core';
 import type { VaeModel } from '@vaelab/objectives';
 
 /** Decoder rows (samples × examples) per chunk when no chunk size is given: bounds memory. */
@@ -38,22 +38,6 @@ export function defaultChunkSize(batch: number, samples: number): number {
   return Math.max(1, Math.min(samples, Math.floor(DEFAULT_ROWS_PER_CHUNK / Math.max(1, batch))));
 }
 
-/* Log-sum-exp that stays −∞ (not NaN) when every term is −∞ (a sample where p(x|z) = 0). */
-
-/** log Σ exp over axis 0. */
-function logSumExp0(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const m = tf.max(x, 0);
-    const shift = tf.where(tf.isFinite(m), m, tf.zerosLike(m));
-    return tf.add(shift, tf.log(tf.sum(tf.exp(tf.sub(x, shift)), 0)));
-  });
-}
-
-/** log(eᵃ + eᵇ), elementwise. */
-function logAddExp(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => logSumExp0(tf.stack([a, b])));
-}
-
 /**
  * Importance-sampled log-likelihood of a batch under a trained model, with the ELBO's terms from
  * the same samples. x: [batch, ...dataShape] (model inputs, already transformed).
@@ -90,7 +74,9 @@ export function importanceSampleFrom(model: VaeModel, x: tf.Tensor, q: Distribut
   const klAnalytic = hasAnalyticKL(q, p);
   const out = tf.tidy(() => {
     const tileReps = [1, ...x.shape.slice(1).map(() => 1)];
-    let lse: tf.Tensor | undefined; // log Σ_k w_k so far, [batch]
+    // log Σ_k w_k so far, [batch]: core's logSumExp and logAddExp stay −∞ (not NaN) when every
+    // term is −∞ (a sample where p(x|z) = 0); the bound is this minus log K (as core's iwBound).
+    let lse: tf.Tensor | undefined;
     let logPxSum: tf.Tensor | undefined; // Σ_k log p(x|z_k), [batch]
     let logRatioSum: tf.Tensor | undefined; // Σ_k log q(z_k|x) − log p(z_k), [batch]
     for (let start = 0; start < K; start += chunk) {
@@ -112,7 +98,7 @@ export function importanceSampleFrom(model: VaeModel, x: tf.Tensor, q: Distribut
         const logPx = tf.reshape(px.logProb(tf.tile(x, tileReps)), [c, batch]);
         const ratio = tf.sub(tf.stack(logQ), tf.stack(logPrior)); // [c, batch]
         const logW = tf.sub(logPx, ratio);
-        return { lse: logSumExp0(logW), logPx: tf.sum(logPx, 0), ratio: tf.sum(ratio, 0) };
+        return { lse: logSumExp(logW, 0), logPx: tf.sum(logPx, 0), ratio: tf.sum(ratio, 0) };
       });
       if (lse === undefined) {
         lse = part.lse;

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Normal, klNormalNormal } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { ActiveUnits, klPerDimension } from './latent.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Distribution, Normal, VaeLabError } from '@vaelab/core';
 
 /** Burda et al. (2016, §5.2): a latent dimension is active when Cov_x(E_q[z_j]) exceeds this. */

@@ -1,5 +1,5 @@
 /* Helpers for this package's tests only (not exported from index.ts). */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset, Decoder, Distribution, Encoder, PosteriorFamily, RandomStream } from '@vaelab/core';
 import { FixedGaussianLikelihood } from '@vaelab/likelihoods';
 import { VaeModel } from '@vaelab/objectives';
@@ -70,7 +70,7 @@ export class LinearEncoder implements Encoder {
     const stdScale = this.opts.stdScale ?? 1;
     const dead = new Set(this.opts.dead ?? []);
     return tf.tidy(() => {
-      const At = tf.tensor2d(A.map((row, j) => row.map((a) => (dead.has(j) ? 0 : a * meanScale)))).transpose(); // [3, 2]
+      const At = tf.transpose(tf.tensor2d(A.map((row, j) => row.map((a) => (dead.has(j) ? 0 : a * meanScale))))); // [3, 2]
       const mean = tf.add(tf.matMul(tf.sub(x, tf.tensor1d(B)), At), tf.tensor1d([0, 1].map((j) => (dead.has(j) ? 0.7 : 0))));
       const logStd = tf.mul(tf.onesLike(mean), tf.tensor1d(variance.map((v) => Math.log(Math.sqrt(v) * stdScale))));
       return tf.concat([mean, logStd], 1);
@@ -84,7 +84,7 @@ export class LinearEncoder implements Encoder {
 export class LinearDecoder implements Decoder {
   readonly variables: tf.Variable[] = [];
   apply(z: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => tf.add(tf.matMul(z, tf.tensor2d(W).transpose()), tf.tensor1d(B)));
+    return tf.tidy(() => tf.add(tf.matMul(z, tf.transpose(tf.tensor2d(W))), tf.tensor1d(B)));
   }
   dispose(): void {}
 }

@@ -1,10 +1,11 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   type Distribution,
   type Likelihood,
   type RandomStream,
   assertValues,
   defineComponent,
+  isDistributionInstance,
   sumEvent,
   validationEnabled,
 } from '@vaelab/core';
@@ -15,15 +16,24 @@ import { type DataInfo, checkParamShape, checkUnitIntervalData, offTape } from '
  * Independent Bernoulli over an event of shape `eventShape`, parameterized by logits ℓ.
  * log p(x) = Σ x·ℓ − softplus(ℓ), which is −BCE-with-logits: stable for any ℓ. For grey-level
  * x ∈ [0, 1] this is the (unnormalized) cross-entropy used by the classic MNIST VAE examples.
+ * `eventRank` defaults to 1, as for core's Normal: the last axis is the event.
  */
 export class Bernoulli implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/likelihoods (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/likelihoods/Bernoulli';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
   readonly batchShape: number[];
   readonly eventShape: number[];
 
   constructor(
     readonly logits: tf.Tensor,
-    readonly eventRank: number,
+    readonly eventRank = 1,
   ) {
+    if (eventRank > logits.rank) throw new Error(`Bernoulli: eventRank ${eventRank} exceeds the rank of logits (${logits.rank})`);
     this.batchShape = logits.shape.slice(0, logits.rank - eventRank);
     this.eventShape = logits.shape.slice(logits.rank - eventRank);
   }

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
-import { type Distribution, type Likelihood, type RandomStream, defineComponent, sumEvent, validationEnabled } from '@vaelab/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { type Distribution, type Likelihood, type RandomStream, defineComponent, isDistributionInstance, sumEvent, validationEnabled } from '@vaelab/core';
 import { z } from 'zod';
 import { type DataInfo, assertLevels, checkLevelData, checkParamShape, offTape, openUniform, requireLevels } from './shared.js';
 
@@ -9,6 +9,13 @@ import { type DataInfo, assertLevels, checkLevelData, checkParamShape, offTape, 
  * x: [...batch, ...event] are read as k = round(x·(K − 1)).
  */
 export class QuantizedCategorical implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/likelihoods (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/likelihoods/QuantizedCategorical';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
   readonly batchShape: number[];
   readonly eventShape: number[];
   readonly levels: number;
@@ -17,7 +24,7 @@ export class QuantizedCategorical implements Distribution {
 
   constructor(
     readonly logits: tf.Tensor,
-    readonly eventRank: number,
+    readonly eventRank = 1,
   ) {
     if (eventRank + 1 > logits.rank) {
       throw new Error(`QuantizedCategorical: eventRank ${eventRank} plus the levels axis exceeds the rank of logits (${logits.rank})`);

@@ -1,10 +1,11 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   type Distribution,
   type Likelihood,
   type RandomStream,
   assertValues,
   defineComponent,
+  isDistributionInstance,
   stopGradient,
   sumEvent,
   validationEnabled,
@@ -126,12 +127,19 @@ function negativeLogitQuantile(v: tf.Tensor, logV: tf.Tensor, log1mV: tf.Tensor,
  * of grey levels (Loaiza-Ganem & Cunningham 2019).
  */
 export class ContinuousBernoulli implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/likelihoods (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/likelihoods/ContinuousBernoulli';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
   readonly batchShape: number[];
   readonly eventShape: number[];
 
   constructor(
     readonly logits: tf.Tensor,
-    readonly eventRank: number,
+    readonly eventRank = 1,
   ) {
     if (eventRank > logits.rank) throw new Error(`ContinuousBernoulli: eventRank ${eventRank} exceeds the rank of logits (${logits.rank})`);
     this.batchShape = logits.shape.slice(0, logits.rank - eventRank);

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   type Distribution,
   type Likelihood,
@@ -6,6 +6,7 @@ import {
   assertShape,
   assertValues,
   defineComponent,
+  isDistributionInstance,
   sumEvent,
   validationEnabled,
 } from '@vaelab/core';
@@ -36,6 +37,13 @@ const MIDPOINT_BELOW_WIDTH = 1e-20;
  * `MIN_LOG_SCALE`. Values x: [..., ...batch, ...event] on the levels k/(L − 1).
  */
 export class DiscretizedLogisticMixture implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/likelihoods (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/likelihoods/DiscretizedLogisticMixture';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
   readonly batchShape: number[];
   readonly eventShape: number[];
   readonly mixtures: number;
@@ -48,7 +56,7 @@ export class DiscretizedLogisticMixture implements Distribution {
     readonly logits: tf.Tensor,
     readonly means: tf.Tensor,
     logScales: tf.Tensor,
-    readonly eventRank: number,
+    readonly eventRank = 1,
     readonly levels = 256,
   ) {
     assertShape('DiscretizedLogisticMixture', 'means', means.shape, logits.shape);

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry, Normal, RandomStream, RandomStreams, ShapeError, SupportError, withValidation } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { FixedGaussianLikelihood, GaussianLikelihood, components } from './index.js';

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import { type Likelihood, Normal, defineComponent } from '@vaelab/core';
 import { z } from 'zod';
 import { type ScaleConfig, type ScaleMode, ScaleParameter, refineScaleOptions, scaleModeOption } from './scale.js';

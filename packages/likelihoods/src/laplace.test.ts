@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry, RandomStream, RandomStreams, ShapeError, SupportError, withValidation } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
-import { Laplace, LaplaceLikelihood, components } from './index.js';
+import { Bernoulli, ContinuousBernoulli, DiscretizedLogisticMixture, Laplace, LaplaceLikelihood, QuantizedCategorical, components } from './index.js';
 
 /** log Laplace(x; μ, b) = −|x − μ|/b − log(2b), float64. */
 const logLaplace = (x: number, m: number, b: number) => -Math.abs(x - m) / b - Math.log(2 * b);
@@ -108,5 +108,28 @@ describe('laplace likelihood', () => {
     expect(build({ scale: 'l1' })).toThrow(/likelihood\.scale/);
     expect(build({ min_b: 0.5 })).toThrow(/likelihood\.min_b: min_b applies only/);
     expect(build({ sigma: 1 })).toThrow(/unknown option 'sigma'/);
+  });
+});
+
+describe('Laplace parameter broadcasting and eventRank defaults', () => {
+  it('a number, a scalar or a shared scale gives the logProb of explicit tiling', () => {
+    const loc = tf.tensor2d([[0, 1, -2], [0.5, 0, 1]]);
+    const x = tf.tensor2d([[0.3, -1, 2], [1, 2, -0.5]]);
+    const tiled = Array.from(new Laplace(loc, tf.fill([2, 3], 0.7)).logProb(x).dataSync());
+    for (const d of [new Laplace(loc, 0.7), new Laplace(loc, tf.scalar(0.7)), new Laplace(loc, tf.tensor1d([0.7, 0.7, 0.7]))]) {
+      expect(d.batchShape).toEqual([2]);
+      Array.from(d.logProb(x).dataSync()).forEach((v, i) => expect(v).toBeCloseTo(tiled[i]!, 5));
+    }
+    const zeroLoc = new Laplace(0, tf.fill([2, 3], 0.7));
+    expect(zeroLoc.loc.shape).toEqual([2, 3]);
+    expect(() => new Laplace(tf.zeros([2, 3]), tf.ones([2, 2]))).toThrow(ShapeError);
+  });
+
+  it('Bernoulli, ContinuousBernoulli, QuantizedCategorical and DiscretizedLogisticMixture default to eventRank 1, as Normal', () => {
+    expect(new Bernoulli(tf.zeros([4, 3])).batchShape).toEqual([4]);
+    expect(new Bernoulli(tf.zeros([4, 3])).logProb(tf.ones([4, 3])).shape).toEqual([4]);
+    expect(new ContinuousBernoulli(tf.zeros([4, 3])).eventShape).toEqual([3]);
+    expect(new QuantizedCategorical(tf.zeros([4, 3, 256])).batchShape).toEqual([4]);
+    expect(new DiscretizedLogisticMixture(tf.zeros([4, 3, 2]), tf.zeros([4, 3, 2]), tf.zeros([4, 3, 2])).eventShape).toEqual([3]);
   });
 });

@@ -1,11 +1,14 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   type Distribution,
   type Likelihood,
   type RandomStream,
-  assertShape,
+  asTensor,
   assertValues,
+  broadcastIfNeeded,
+  broadcastShapes,
   defineComponent,
+  isDistributionInstance,
   stopGradient,
   sumEvent,
   validationEnabled,
@@ -20,26 +23,46 @@ const HALF_OPEN = 0.5 - 2 ** -25;
  * Independent Laplace over the last `eventRank` axes: p(x) = exp(−|x − μ| / b) / (2b).
  * Maximizing it is minimizing an L1 reconstruction error (up to b). `logScale` may be passed when
  * the caller has it (a network predicting log b).
+ *
+ * Parameters broadcast as core's Normal's do: a number or scalar for `loc` or `scale`, or a scale
+ * shared by a batch, is broadcast at construction with core's `broadcastTo` (fast gradient).
  */
 export class Laplace implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/likelihoods (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/likelihoods/Laplace';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
   readonly batchShape: number[];
   readonly eventShape: number[];
+  readonly loc: tf.Tensor;
+  readonly scale: tf.Tensor;
   readonly logScale: tf.Tensor;
 
   constructor(
-    readonly loc: tf.Tensor,
-    readonly scale: tf.Tensor,
+    loc: tf.Tensor | number,
+    scale: tf.Tensor | number,
     readonly eventRank = 1,
     logScale?: tf.Tensor,
   ) {
-    assertShape('Laplace', 'scale', scale.shape, loc.shape);
-    if (eventRank > loc.rank) throw new Error(`Laplace: eventRank ${eventRank} exceeds the rank of loc (${loc.rank})`);
-    this.batchShape = loc.shape.slice(0, loc.rank - eventRank);
-    this.eventShape = loc.shape.slice(loc.rank - eventRank);
-    this.logScale = logScale ?? tf.log(scale);
+    const locT = asTensor(loc);
+    const scaleT = asTensor(scale);
+    const shape = broadcastShapes('Laplace', [
+      ['loc', locT.shape],
+      ['scale', scaleT.shape],
+      ...(logScale ? [['logScale', logScale.shape] as const] : []),
+    ]);
+    if (eventRank > shape.length) throw new Error(`Laplace: eventRank ${eventRank} exceeds the rank of loc (${shape.length})`);
+    this.loc = broadcastIfNeeded(locT, shape);
+    this.scale = broadcastIfNeeded(scaleT, shape);
+    this.batchShape = shape.slice(0, shape.length - eventRank);
+    this.eventShape = shape.slice(shape.length - eventRank);
+    this.logScale = logScale ? broadcastIfNeeded(logScale, shape) : tf.log(this.scale);
     if (validationEnabled()) {
-      assertValues('Laplace', 'loc', loc, { allowed: 'finite', above: -Infinity, below: Infinity });
-      assertValues('Laplace', 'scale b', scale, { allowed: 'positive and finite', above: 0, below: Infinity });
+      assertValues('Laplace', 'loc', this.loc, { allowed: 'finite', above: -Infinity, below: Infinity });
+      assertValues('Laplace', 'scale b', this.scale, { allowed: 'positive and finite', above: 0, below: Infinity });
     }
   }
 
@@ -79,6 +102,11 @@ export class Laplace implements Distribution {
   mode(): tf.Tensor {
     return this.loc;
   }
+}
+
+/** True for a Laplace from any copy of @vaelab/likelihoods. */
+export function isLaplace(x: unknown): x is Laplace {
+  return isDistributionInstance(x, Laplace);
 }
 
 export interface LaplaceLikelihoodOptions {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentConfigError, ShapeError, SupportError, shapesEqual, sizeOf, unravel } from '@vaelab/core';
 
 /* Helpers shared by the likelihoods of this package (not exported from index.ts). */

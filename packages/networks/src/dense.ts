@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { RandomStream } from '@vaelab/core';
 
 export type Activation = 'relu' | 'tanh' | 'elu' | 'leaky_relu' | 'sigmoid' | 'softplus' | 'linear';

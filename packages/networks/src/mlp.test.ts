@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry, RandomStreams, ShapeError } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { Mlp, components } from './index.js';

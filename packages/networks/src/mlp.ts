@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Decoder, type Encoder, type RandomStream, ShapeError, defineComponent, sizeOf } from '@vaelab/core';
 import { z } from 'zod';
 import { ACTIVATIONS, type Activation, Dense, INITS, type Init, activate } from './dense.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { BetaVae, type BetaVaeOptions } from './beta-vae.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { corruptInput, corruptionFunction, corruptionSchema } from './corruption.js';
 import { Elbo } from './elbo.js';

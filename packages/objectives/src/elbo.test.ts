@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry, RandomStreams } from '@vaelab/core';
 import { BernoulliLikelihood } from '@vaelab/likelihoods';
 import { Mlp } from '@vaelab/networks';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry, kl } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { Elbo } from './elbo.js';

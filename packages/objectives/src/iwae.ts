@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
-import { type Forward, type LossResult, type Objective, type StepContext, defineComponent } from '@vaelab/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { type Forward, type LossResult, type Objective, type StepContext, defineComponent, iwBound } from '@vaelab/core';
 import { z } from 'zod';
 import { type CorruptFunction, type CorruptionOptions, corruptionFunction, corruptionSchema, describeCorruption } from './corruption.js';
 import { type DataInfo, bitsPerDim, tidyLoss, vaeTerms } from './terms.js';
@@ -53,7 +53,7 @@ export class Iwae implements Objective {
       const logQ = tf.stack(zs.map((zi) => q.logProb(zi)));
       const logPz = tf.stack(zs.map((zi) => prior.logProb(zi)));
       const logW = tf.sub(tf.add(logPx, logPz), logQ);
-      const bound = tf.sub(tf.logSumExp(logW, 0), Math.log(k)); // [batch]
+      const bound = iwBound(logW); // [batch]
       const loss = tf.neg(tf.mean(bound)) as tf.Scalar;
       const terms = vaeTerms(tf.neg(logPx), tf.sub(logQ, logPz), x, this.data);
       terms.iwae_bound = tf.clone(loss);

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Normal, klNormalNormal, registerKL } from '@vaelab/core';
 import { Bernoulli } from '@vaelab/likelihoods';
 import { describe, expect, it } from 'vitest';

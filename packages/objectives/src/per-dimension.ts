@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Distribution, Normal, findKL, klNormalNormal } from '@vaelab/core';
 
 /** The same normal with every axis in the batch (event rank 0), so that nothing is summed. */

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Forward, type LossResult, type RandomStream, kl, sizeOf } from '@vaelab/core';
 import { klPerDimension } from './per-dimension.js';
 

@@ -1,5 +1,5 @@
 /* Helpers for this package's tests only (not exported from index.ts). */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { type Objective, type RandomStream, RandomStreams, type StepContext } from '@vaelab/core';
 import { BernoulliLikelihood } from '@vaelab/likelihoods';
 import { Mlp } from '@vaelab/networks';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentConfigError, ComponentRegistry, type Forward, RandomStream, RandomStreams, type StepContext } from '@vaelab/core';
 import { BernoulliLikelihood } from '@vaelab/likelihoods';
 import { Mlp } from '@vaelab/networks';

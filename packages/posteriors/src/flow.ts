@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
-import { type Distribution, LOG_2PI, type RandomStream, ShapeError, VaeLabError, assertValues, stopGradient, validationEnabled } from '@vaelab/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { type Distribution, LOG_2PI, type RandomStream, ShapeError, VaeLabError, assertValues, isDistributionInstance, stopGradient, validationEnabled } from '@vaelab/core';
 import type { ScaleParameterization } from './diagonal-gaussian.js';
 
 export type { ScaleParameterization };
@@ -25,6 +25,13 @@ export class FlowLogProbError extends VaeLabError {}
  * Batch shape [batch], event shape [D]. mean() and entropy() have no closed form and are absent.
  */
 export class FlowDistribution implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/posteriors (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/posteriors/FlowDistribution';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
   readonly batchShape: number[];
   readonly eventShape: number[];
   readonly logProbOnlyAtOwnSamples = true;

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry, Normal, RandomStream, RandomStreams, ShapeError, SupportError, kl, withValidation } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { FullCovarianceGaussianPosterior, MultivariateNormalTriL, components, klRules } from './index.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   type Distribution,
   type KLRule,
@@ -8,9 +8,12 @@ import {
   type PosteriorFamily,
   type RandomStream,
   ShapeError,
-  assertShape,
   assertValues,
+  broadcastIfNeeded,
+  broadcastShapes,
   defineComponent,
+  isDistributionInstance,
+  registerKL,
   stopGradient,
   validationEnabled,
 } from '@vaelab/core';
@@ -23,31 +26,52 @@ import { type DiagonalTransform, fillTriangular, matrixDiagonal, solveLowerTrian
  *
  * `logDiagonal` (log L_ii) may be passed when the caller has it, so that log-densities never take
  * the log of an exponential.
+ *
+ * Parameters broadcast: loc [...batchA, D] and scaleTril [...batchB, D, D] (and logDiagonal
+ * [...batchC, D]) give the batch shape broadcast(batchA, batchB, batchC); a single [D, D] factor
+ * shared by a batch of means, or one mean for a batch of factors, is broadcast at construction
+ * with core's `broadcastTo` (fast gradient).
  */
 export class MultivariateNormalTriL implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/posteriors (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/posteriors/MultivariateNormalTriL';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
   readonly batchShape: number[];
   readonly eventShape: number[];
+  readonly loc: tf.Tensor;
+  readonly scaleTril: tf.Tensor;
   readonly diagonal: tf.Tensor;
   readonly logDiagonal: tf.Tensor;
 
-  constructor(
-    readonly loc: tf.Tensor,
-    readonly scaleTril: tf.Tensor,
-    logDiagonal?: tf.Tensor,
-  ) {
+  constructor(loc: tf.Tensor, scaleTril: tf.Tensor, logDiagonal?: tf.Tensor) {
     const dim = loc.shape[loc.rank - 1];
     if (loc.rank < 1 || dim === undefined) throw new ShapeError(`MultivariateNormalTriL: loc has shape [${loc.shape.join(', ')}], expected [...batch, D]`);
-    assertShape('MultivariateNormalTriL', 'scale_tril', scaleTril.shape, [...loc.shape, dim]);
-    this.batchShape = loc.shape.slice(0, -1);
+    if (scaleTril.rank < 2 || scaleTril.shape[scaleTril.rank - 1] !== dim || scaleTril.shape[scaleTril.rank - 2] !== dim) {
+      throw new ShapeError(`MultivariateNormalTriL: scale_tril has shape [${scaleTril.shape.join(', ')}], expected [..., ${dim}, ${dim}] (loc has [${loc.shape.join(', ')}])`);
+    }
+    if (logDiagonal && logDiagonal.shape[logDiagonal.rank - 1] !== dim) {
+      throw new ShapeError(`MultivariateNormalTriL: log_diagonal has shape [${logDiagonal.shape.join(', ')}], expected [..., ${dim}]`);
+    }
+    const batch = broadcastShapes('MultivariateNormalTriL', [
+      ['loc batch', loc.shape.slice(0, -1)],
+      ['scale_tril batch', scaleTril.shape.slice(0, -2)],
+      ...(logDiagonal ? [['log_diagonal batch', logDiagonal.shape.slice(0, -1)] as const] : []),
+    ]);
+    this.loc = broadcastIfNeeded(loc, [...batch, dim]);
+    this.scaleTril = broadcastIfNeeded(scaleTril, [...batch, dim, dim]);
+    this.batchShape = batch;
     this.eventShape = [dim];
-    this.diagonal = matrixDiagonal(scaleTril);
-    if (logDiagonal) assertShape('MultivariateNormalTriL', 'log_diagonal', logDiagonal.shape, loc.shape);
+    this.diagonal = matrixDiagonal(this.scaleTril);
     if (validationEnabled()) {
-      assertValues('MultivariateNormalTriL', 'loc', loc, { allowed: 'finite', above: -Infinity, below: Infinity });
-      assertValues('MultivariateNormalTriL', 'scale_tril', scaleTril, { allowed: 'finite', above: -Infinity, below: Infinity });
+      assertValues('MultivariateNormalTriL', 'loc', this.loc, { allowed: 'finite', above: -Infinity, below: Infinity });
+      assertValues('MultivariateNormalTriL', 'scale_tril', this.scaleTril, { allowed: 'finite', above: -Infinity, below: Infinity });
       assertValues('MultivariateNormalTriL', 'the diagonal of scale_tril', this.diagonal, { allowed: 'positive and finite', above: 0, below: Infinity });
     }
-    this.logDiagonal = logDiagonal ?? tf.log(this.diagonal);
+    this.logDiagonal = logDiagonal ? broadcastIfNeeded(logDiagonal, [...batch, dim]) : tf.log(this.diagonal);
   }
 
   get dim(): number {
@@ -139,10 +163,20 @@ export function klMvnTriLNormal(q: MultivariateNormalTriL, p: Normal): tf.Tensor
   });
 }
 
+/** True for a MultivariateNormalTriL from any copy of @vaelab/posteriors. */
+export function isMultivariateNormalTriL(x: unknown): x is MultivariateNormalTriL {
+  return isDistributionInstance(x, MultivariateNormalTriL);
+}
+
+/**
+ * The rules, registered here at import: importing the class activates them (no `registry.use`
+ * needed). The list stays exported for `registry.use({ klRules })`, which registers them again.
+ */
 export const fullCovarianceKLRules: KLRule[] = [
   { q: MultivariateNormalTriL, p: MultivariateNormalTriL, fn: klMvnTriLMvnTriL },
   { q: MultivariateNormalTriL, p: Normal, fn: klMvnTriLNormal },
 ];
+for (const rule of fullCovarianceKLRules) registerKL(rule.q, rule.p, rule.fn);
 
 export type DiagonalParameterization = 'softplus' | 'exp';
 

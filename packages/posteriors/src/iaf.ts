@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { type LatentSpec, type PosteriorFamily, type RandomStream, ShapeError, defineComponent } from '@vaelab/core';
 import { z } from 'zod';
 import { FlowDistribution, type FlowTransform, type ScaleParameterization, baseParameters } from './flow.js';

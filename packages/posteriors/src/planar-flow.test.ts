@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry, Normal, RandomStream, RandomStreams, ShapeError, SupportError, kl, withValidation } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { FlowLogProbError, PlanarFlow, PlanarFlowPosterior, components, constrainPlanar, klRules } from './index.js';
@@ -61,7 +61,7 @@ describe('planar_flow', () => {
   it('keeps ûᵀw = m(wᵀu) ≥ −1 for adversarial u and w, and the log-det finite', () => {
     const rng = new RandomStream('adversarial', 4);
     const w = tf.mul(rng.normal([64, 5]), 3);
-    const u = tf.add(tf.mul(w, tf.linspace(-40, 40, 64).reshape([64, 1])), rng.normal([64, 5])); // u ≈ c·w, c from −40 to 40
+    const u = tf.add(tf.mul(w, tf.reshape(tf.linspace(-40, 40, 64), [64, 1])), rng.normal([64, 5])); // u ≈ c·w, c from −40 to 40
     const { uHat, onePlusUHatW } = constrainPlanar(u, w);
     const uHats = uHat.arraySync() as number[][];
     const ws = w.arraySync() as number[][];
@@ -78,7 +78,7 @@ describe('planar_flow', () => {
     // The flow at points where h' = 1 (wᵀz + b = 0, where 1 + ûᵀψ = softplus(wᵀu) is smallest) and
     // elsewhere; wᵀu in about [−50, 50], where softplus(wᵀu) does not underflow in float32.
     const wModerate = rng.normal([64, 5]);
-    const uModerate = tf.add(tf.mul(wModerate, tf.linspace(-3, 3, 64).reshape([64, 1])), rng.normal([64, 5]));
+    const uModerate = tf.add(tf.mul(wModerate, tf.reshape(tf.linspace(-3, 3, 64), [64, 1])), rng.normal([64, 5]));
     const flow = new PlanarFlow([{ u: uModerate as tf.Tensor2D, w: wModerate as tf.Tensor2D, b: tf.zeros([64, 1]) }]);
     for (const z of [tf.zeros([64, 5]), rng.normal([64, 5])]) {
       const logDet = flow.transform(z as tf.Tensor2D).logDetJacobian.dataSync();

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentConfigError, ComponentRegistry, OneHotCategorical, RandomStream, RandomStreams, RelaxedOneHotCategorical, ShapeError, kl } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { RelaxedCategoricalPosterior, components, temperatureAt } from './index.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentConfigError, ComponentRegistry, RandomStream, RandomStreams, ShapeError, SupportError, withValidation } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { Quantized, VectorQuantizerPosterior, type VectorQuantizerOptions, components, nearestCodes } from './index.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   ComponentConfigError,
   type Distribution,
@@ -8,6 +8,7 @@ import {
   ShapeError,
   assertValues,
   defineComponent,
+  isDistributionInstance,
   stopGradient,
   validationEnabled,
 } from '@vaelab/core';
@@ -61,6 +62,13 @@ export function nearestCodes(vectors: tf.Tensor, codebook: tf.Tensor): tf.Tensor
  * the KL to a uniform prior over the K codes is the constant N·log K nats.
  */
 export class Quantized implements Distribution {
+  /** Stable identity across duplicate copies of @vaelab/posteriors (KL registry, `instanceof`). */
+  static readonly distributionKey: string = '@vaelab/posteriors/Quantized';
+
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return isDistributionInstance(x, this);
+  }
+
   /** Marks the distribution for objectives that need it (vq_vae) without importing this package. */
   readonly family = 'vector_quantizer' as const;
   /** A point mass at the nearest codes: evaluations skip importance-sampled likelihoods. */

@@ -6,7 +6,7 @@ import { vamp } from './vamp.js';
 
 export { StandardNormalPrior, standardNormal } from './standard-normal.js';
 export { GaussianPrior, gaussian } from './gaussian.js';
-export { MixtureSameFamily } from './mixture.js';
+export { MixtureSameFamily, SharedMixture } from './mixture.js';
 export { MixtureOfGaussiansPrior, mixtureOfGaussians, type MixtureOfGaussiansOptions } from './mixture-of-gaussians.js';
 export { VampPrior, vamp, type VampPriorOptions } from './vamp.js';
 export { UniformCategoricalPrior, uniformCategorical } from './uniform-categorical.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry, Normal, RandomStream, RandomStreams, ShapeError, hasAnalyticKL, kl } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { MixtureOfGaussiansPrior, components } from './index.js';

@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Normal, type Prior, type RandomStream, defineComponent } from '@vaelab/core';
 import { z } from 'zod';
-import { MixtureSameFamily } from './mixture.js';
+import { SharedMixture } from './mixture.js';
 
 export interface MixtureOfGaussiansOptions {
   /** Number of components K. */
@@ -43,9 +43,9 @@ export class MixtureOfGaussiansPrior implements Prior {
   }
 
   // -> batch [batch], event [latentDim]
-  distribution(batch: number): MixtureSameFamily {
+  distribution(batch: number): SharedMixture {
     const components = new Normal(this.means, tf.exp(this.logScales), 1, this.logScales);
-    return new MixtureSameFamily(this.logits as tf.Tensor1D, components, batch, (indices) => {
+    return new SharedMixture(this.logits as tf.Tensor1D, components, batch, (indices) => {
       const logScale = tf.gather(this.logScales, indices);
       return new Normal(tf.gather(this.means, indices), tf.exp(logScale), 1, logScale);
     });

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   ComponentConfigError,
   type Distribution,
@@ -10,7 +10,7 @@ import {
   shapesEqual,
 } from '@vaelab/core';
 import { z } from 'zod';
-import { MixtureSameFamily } from './mixture.js';
+import { SharedMixture } from './mixture.js';
 
 export interface VampPriorOptions {
   /** Number of pseudo-inputs K. */
@@ -57,7 +57,7 @@ export class VampPrior implements Prior {
     this.model = model;
     // Probe the posterior once with one pseudo-input, so that a misfit fails when the model is built.
     tf.tidy(() => {
-      this.check(model.encode(this.inputs().slice(0, 1)), 1);
+      this.check(model.encode(tf.slice(this.inputs(), 0, 1)), 1);
     });
   }
 
@@ -88,7 +88,7 @@ export class VampPrior implements Prior {
   }
 
   // -> batch [batch], event [latentDim]
-  distribution(batch: number): MixtureSameFamily {
+  distribution(batch: number): SharedMixture {
     const model = this.model;
     if (!model) {
       throw new Error("vamp: distribution() was called before bind(); the VampPrior needs the model's encoder (VaeModel binds it when it is built)");
@@ -97,7 +97,7 @@ export class VampPrior implements Prior {
     const components = model.encode(u);
     this.check(components, this.options.pseudoInputs);
     const uniform = tf.zeros([this.options.pseudoInputs]) as tf.Tensor1D;
-    return new MixtureSameFamily(uniform, components, batch, (indices) => model.encode(tf.gather(u, indices)));
+    return new SharedMixture(uniform, components, batch, (indices) => model.encode(tf.gather(u, indices)));
   }
 
   dispose(): void {
