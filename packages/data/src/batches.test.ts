@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { DataSplit } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { batchIndices, epochPermutation, evalBatches, gatherBatch, numBatches } from './batches.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry, type Dataset, RandomStream, RandomStreams, VaeLabError } from '@vaelab/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { epochPermutation, gatherBatch } from './batches.js';

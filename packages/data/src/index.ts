@@ -4,6 +4,13 @@ export { loadMnist, defaultMnistFolder, MNIST_FILES, type MnistOptions } from '.
 export { makeSynthetic, SYNTHETIC_PATTERNS, type SyntheticOptions } from './synthetic.js';
 export { takeFirst, limitDataset } from './subset.js';
 export {
+  withValidationSplit,
+  validationCount,
+  hasValidation,
+  ValidationSplitError,
+  type ValidatedDataset,
+} from './validation-split.js';
+export {
   epochPermutation,
   numBatches,
   batchIndices,

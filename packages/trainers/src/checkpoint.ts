@@ -1,12 +1,16 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { type RandomStreams, VaeLabError, sizeOf } from '@vaelab/core';
+import { CheckpointError } from './checkpoint-errors.js';
+import { syncDir, writeFileDurable } from './durable-fs.js';
 
 /*
- * A checkpoint is a folder: manifest.json (names, shapes, offsets, training state) and
- * weights.bin (float32, little-endian, model variables then optimizer slots). It is written to a
- * temporary folder and renamed into place, so a crash mid-write leaves the previous one intact.
+ * One checkpoint is a folder: manifest.json (names, shapes, offsets, training state, the size and
+ * sha256 of weights.bin, and a sha256 of its own body) and weights.bin (float32, little-endian,
+ * model variables then optimizer slots). This file encodes, verifies and restores one folder;
+ * `CheckpointStore` (checkpoint-store.ts) keeps a run's series of them crash-safe.
  */
 
 export interface TrainState {
@@ -43,9 +47,24 @@ function hiddenScalars(optimizer: tf.Optimizer): Record<string, tf.Variable> {
   return out;
 }
 
-interface Manifest {
+/** A checkpoint marked as a candidate for "best": kept by value (see CheckpointStore's keep_best). */
+export interface BestMark {
+  /** Metric name, e.g. 'validation.loss'. */
+  metric: string;
+  value: number;
+  mode: 'min' | 'max';
+}
+
+export interface Manifest {
   format: 'vaelab-checkpoint';
-  version: 1;
+  /** 1: written before checksums (size checked only); 2: with `files` and `checksum`. */
+  version: 1 | 2;
+  /** Folder name in the store (step-00000123), absent in legacy folders. */
+  name?: string;
+  savedAt?: string;
+  /** Why it was written: 'epoch', 'steps', 'minutes', 'interrupt', 'non-finite', ... */
+  reason?: string;
+  best?: BestMark;
   state: TrainState;
   random: Record<string, number>;
   variables: TensorEntry[];
@@ -53,6 +72,10 @@ interface Manifest {
   /** Float32 values of the optimizer's hidden scalars (see HIDDEN_OPTIMIZER_SCALARS). */
   optimizerScalars: Record<string, number>;
   extra?: Record<string, unknown>;
+  /** Size and sha256 of each data file, as written. */
+  files?: Record<string, { bytes: number; sha256: string }>;
+  /** sha256 of this manifest's JSON (2-space indented) without this field. */
+  checksum?: string;
 }
 
 export interface CheckpointParts {
@@ -61,12 +84,29 @@ export interface CheckpointParts {
   streams: RandomStreams;
 }
 
-export async function saveCheckpoint(
-  dir: string,
+export const WEIGHTS_FILE = 'weights.bin';
+export const MANIFEST_FILE = 'manifest.json';
+
+function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function manifestBodyText(body: Omit<Manifest, 'checksum'>): string {
+  return JSON.stringify(body, null, 2);
+}
+
+export interface EncodedCheckpoint {
+  manifest: Manifest;
+  manifestText: string;
+  weights: Uint8Array;
+}
+
+/** Read the model, optimizer and streams into a manifest and a weights buffer; touches no file. */
+export async function encodeCheckpoint(
   parts: CheckpointParts,
   state: TrainState,
-  extra?: Record<string, unknown>,
-): Promise<void> {
+  fields: { name?: string; reason?: string; best?: BestMark; extra?: Record<string, unknown> } = {},
+): Promise<EncodedCheckpoint> {
   const optimizerWeights = await parts.optimizer.getWeights();
   const chunks: Float32Array[] = [];
   let offset = 0;
@@ -77,18 +117,13 @@ export async function saveCheckpoint(
     offset += data.length;
     return e;
   };
-  const manifest: Manifest = {
-    format: 'vaelab-checkpoint',
-    version: 1,
-    state,
-    random: parts.streams.state(),
-    variables: parts.variables.map(([name, v]) => entry(name, v)),
-    // Slots are saved by position (tfjs names them after auto-generated variable ids, which differ
-    // between processes); the order is that of the model's variables, which is fixed.
-    optimizer: optimizerWeights.map((w, i) => entry(`${i}`, w.tensor)),
-    optimizerScalars: Object.fromEntries(Object.entries(hiddenScalars(parts.optimizer)).map(([k, v]) => [k, v.dataSync()[0]!])),
-  };
-  if (extra) manifest.extra = extra;
+  const variables = parts.variables.map(([name, v]) => entry(name, v));
+  // Slots are saved by position (tfjs names them after auto-generated variable ids, which differ
+  // between processes); the order is that of the model's variables, which is fixed.
+  const optimizer = optimizerWeights.map((w, i) => entry(`${i}`, w.tensor));
+  const optimizerScalars = Object.fromEntries(
+    Object.entries(hiddenScalars(parts.optimizer)).map(([k, v]) => [k, v.dataSync()[0]!]),
+  );
   for (const w of optimizerWeights) if (w.name === 'iter') w.tensor.dispose();
   const buffer = new Float32Array(offset);
   let at = 0;
@@ -96,36 +131,146 @@ export async function saveCheckpoint(
     buffer.set(c, at);
     at += c.length;
   }
-  const tmp = `${dir}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  writeFileSync(join(tmp, 'weights.bin'), Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength));
-  writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  const old = `${dir}.old`;
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
-}
-
-export function hasCheckpoint(dir: string): boolean {
-  return existsSync(join(dir, 'manifest.json'));
-}
-
-/** Restore variables, optimizer slots and random streams in place; returns the training state. */
-export async function loadCheckpoint(
-  dir: string,
-  parts: CheckpointParts,
-): Promise<{ state: TrainState; extra?: Record<string, unknown> }> {
-  const manifestPath = join(dir, 'manifest.json');
-  if (!existsSync(manifestPath)) throw new VaeLabError(`no checkpoint at ${dir} (missing manifest.json)`);
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-  if (manifest.format !== 'vaelab-checkpoint') throw new VaeLabError(`${manifestPath}: not a VAE Lab checkpoint`);
-  const bytes = readFileSync(join(dir, 'weights.bin'));
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  const read = (e: TensorEntry): tf.Tensor => {
-    return tf.tensor(all.subarray(e.offset, e.offset + sizeOf(e.shape)), e.shape);
+  const weights = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const body: Omit<Manifest, 'checksum'> = {
+    format: 'vaelab-checkpoint',
+    version: 2,
+    ...(fields.name !== undefined ? { name: fields.name } : {}),
+    savedAt: new Date().toISOString(),
+    ...(fields.reason !== undefined ? { reason: fields.reason } : {}),
+    ...(fields.best !== undefined ? { best: fields.best } : {}),
+    state,
+    random: parts.streams.state(),
+    variables,
+    optimizer,
+    optimizerScalars,
+    ...(fields.extra !== undefined ? { extra: fields.extra } : {}),
+    files: { [WEIGHTS_FILE]: { bytes: weights.byteLength, sha256: sha256(weights) } },
   };
+  const manifest: Manifest = { ...body, checksum: sha256(manifestBodyText(body)) };
+  return { manifest, manifestText: `${JSON.stringify(manifest, null, 2)}\n`, weights };
+}
+
+/** Write an encoded checkpoint's two files into an existing (empty) folder, durably. */
+export function writeCheckpointFiles(dir: string, encoded: EncodedCheckpoint): void {
+  writeFileDurable(join(dir, WEIGHTS_FILE), encoded.weights);
+  writeFileDurable(join(dir, MANIFEST_FILE), new TextEncoder().encode(encoded.manifestText));
+  syncDir(dir);
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * Read a checkpoint folder's manifest, checking that it parses, is a VAE Lab manifest and (version
+ * 2) matches its own checksum. Does not read weights.bin. Throws CheckpointError naming the file.
+ */
+export function readManifest(dir: string): Manifest {
+  const path = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT') throw new CheckpointError(path, 'missing (the checkpoint was not completely written, or was removed)');
+    throw new CheckpointError(path, `cannot be read: ${(e as Error).message}`);
+  }
+  if (text.length === 0) throw new CheckpointError(path, 'empty (0 bytes)');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(path, `not valid JSON, truncated or overwritten (${(e as Error).message})`);
+  }
+  if (!isRecord(parsed) || parsed.format !== 'vaelab-checkpoint') {
+    throw new CheckpointError(path, 'not a VAE Lab checkpoint manifest (no "format": "vaelab-checkpoint")');
+  }
+  if (parsed.version !== undefined && parsed.version !== 1 && parsed.version !== 2) {
+    throw new CheckpointError(path, `manifest version ${String(parsed.version)} is not supported (this version reads 1 and 2)`);
+  }
+  const manifest = { ...parsed, version: parsed.version ?? 1 } as unknown as Manifest;
+  if (manifest.version === 2) {
+    const { checksum, ...body } = manifest;
+    if (typeof checksum !== 'string' || sha256(manifestBodyText(body)) !== checksum) {
+      throw new CheckpointError(path, 'checksum mismatch (file changed after it was written)');
+    }
+  }
+  const state = manifest.state as unknown;
+  if (
+    !isRecord(state) ||
+    typeof state.step !== 'number' ||
+    !Array.isArray(manifest.variables) ||
+    !Array.isArray(manifest.optimizer) ||
+    !isRecord(manifest.random)
+  ) {
+    throw new CheckpointError(path, 'incomplete manifest (state, random, variables or optimizer missing)');
+  }
+  for (const e of [...manifest.variables, ...manifest.optimizer] as unknown[]) {
+    const ok =
+      isRecord(e) &&
+      typeof e.name === 'string' &&
+      Number.isInteger(e.offset) &&
+      Array.isArray(e.shape) &&
+      e.shape.every((d) => Number.isInteger(d) && (d as number) >= 0);
+    if (!ok) throw new CheckpointError(path, `malformed tensor entry ${JSON.stringify(e)?.slice(0, 80)}`);
+  }
+  return manifest;
+}
+
+export interface VerifiedCheckpoint {
+  dir: string;
+  manifest: Manifest;
+  /** weights.bin as float32 values, verified against the manifest. */
+  values: Float32Array;
+}
+
+/**
+ * Read and verify a checkpoint folder: the manifest (see readManifest), then weights.bin's size
+ * and sha256 against the manifest (version 1: its size against the tensors listed). Throws a
+ * CheckpointError naming the damaged file and what is wrong with it.
+ */
+export function verifyCheckpoint(dir: string): VerifiedCheckpoint {
+  const manifest = readManifest(dir);
+  const path = join(dir, WEIGHTS_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT') throw new CheckpointError(path, 'missing (the checkpoint was not completely written, or was removed)');
+    throw new CheckpointError(path, `cannot be read: ${(e as Error).message}`);
+  }
+  const recorded = manifest.files?.[WEIGHTS_FILE];
+  const floats = [...manifest.variables, ...manifest.optimizer].reduce((n, e) => n + sizeOf(e.shape), 0);
+  const expected = recorded?.bytes ?? floats * 4;
+  if (bytes.byteLength !== expected) {
+    const what = bytes.byteLength === 0 ? 'empty' : bytes.byteLength < expected ? 'truncated' : 'longer than written';
+    throw new CheckpointError(path, `${bytes.byteLength} bytes, manifest says ${expected} (${what})`);
+  }
+  if (recorded && sha256(bytes) !== recorded.sha256) {
+    throw new CheckpointError(path, 'sha256 mismatch (file changed after it was written)');
+  }
+  const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  for (const e of [...manifest.variables, ...manifest.optimizer]) {
+    if (e.offset < 0 || e.offset + sizeOf(e.shape) > values.length) {
+      throw new CheckpointError(join(dir, MANIFEST_FILE), `tensor ${e.name} lies outside weights.bin`);
+    }
+  }
+  return { dir, manifest, values };
+}
+
+/**
+ * Restore variables, optimizer slots and random streams in place from a verified checkpoint.
+ * Everything is checked against the model before the first assignment, so a mismatch leaves the
+ * model untouched.
+ */
+export async function restoreCheckpoint(
+  parts: CheckpointParts,
+  checkpoint: VerifiedCheckpoint,
+): Promise<{ state: TrainState; extra?: Record<string, unknown> }> {
+  const { manifest, values } = checkpoint;
+  const manifestPath = join(checkpoint.dir, MANIFEST_FILE);
   const byName = new Map(manifest.variables.map((e) => [e.name, e]));
   if (byName.size !== parts.variables.length) {
     throw new VaeLabError(
@@ -139,7 +284,10 @@ export async function loadCheckpoint(
         `${manifestPath}: variable ${name} has shape [${e?.shape.join(', ') ?? 'missing'}] in the checkpoint, [${v.shape.join(', ')}] in the model; was the config changed?`,
       );
     }
-    const t = read(e);
+  }
+  const read = (e: TensorEntry): tf.Tensor => tf.tensor(values.subarray(e.offset, e.offset + sizeOf(e.shape)), e.shape);
+  for (const [name, v] of parts.variables) {
+    const t = read(byName.get(name)!);
     v.assign(t);
     t.dispose();
   }
@@ -157,4 +305,12 @@ export async function loadCheckpoint(
   }
   parts.streams.restore(manifest.random);
   return manifest.extra ? { state: manifest.state, extra: manifest.extra } : { state: manifest.state };
+}
+
+/** The first error, with the others (older candidates, also damaged) named in its message. */
+export function withOthers(damaged: CheckpointError[]): CheckpointError {
+  const [first, ...rest] = damaged as [CheckpointError, ...CheckpointError[]];
+  if (rest.length === 0) return first;
+  const others = rest.map((r) => r.message).join('; ');
+  return new CheckpointError(first.path, first.problem, `${first.message} (older checkpoints are damaged too: ${others})`);
 }

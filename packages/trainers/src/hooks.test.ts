@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   type Forward,
   type LossResult,
@@ -18,7 +18,7 @@ import { Elbo, VaeModel } from '@vaelab/objectives';
 import { DiagonalGaussianPosterior } from '@vaelab/posteriors';
 import { StandardNormalPrior } from '@vaelab/priors';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type MetricsRecord, type TrainerOptions, averagesToRecord, loadCheckpoint, saveCheckpoint, train } from './index.js';
+import { type MetricsRecord, type TrainerOptionsInput, averagesToRecord, loadCheckpoint, saveCheckpoint, train } from './index.js';
 
 /* The hooks the distributions and objectives issues added: setStep, non-trainable state, Prior.bind,
    Objective.corrupt and per-dimension vectors in the metrics. */
@@ -27,7 +27,7 @@ beforeAll(async () => {
   await selectBackend('wasm');
 });
 
-const options: TrainerOptions = { epochs: 2, batch_size: 25, eval_batch_size: 40, drop_last: false, clip_norm: null, optimizer: { name: 'adam' } };
+const options: TrainerOptionsInput = { epochs: 2, batch_size: 25, eval_batch_size: 40, drop_last: false, clip_norm: null, optimizer: { name: 'adam' } };
 
 /** A standard normal prior that records its hooks and keeps a counter as non-trainable state. */
 class RecordingPrior extends StandardNormalPrior {
@@ -58,7 +58,7 @@ class VectorElbo implements Objective {
   }
   loss(fwd: Forward, ctx: StepContext): LossResult {
     const r = this.elbo.loss(fwd, ctx);
-    return { ...r, vectors: { ones: tf.ones([3]) as tf.Tensor1D, index: tf.tensor1d([0, 1, 2]).add(ctx.training ? 0 : 10) as tf.Tensor1D } };
+    return { ...r, vectors: { ones: tf.ones([3]) as tf.Tensor1D, index: tf.add(tf.tensor1d([0, 1, 2]), ctx.training ? 0 : 10) as tf.Tensor1D } };
   }
 }
 

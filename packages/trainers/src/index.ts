@@ -1,21 +1,53 @@
 import { adam, rmsprop, sgd } from './optimizers.js';
 
-export { type TrainState, type CheckpointParts, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+export { type BestMark, type CheckpointParts, type TrainState, verifyCheckpoint } from './checkpoint.js';
+export { CheckpointError, CheckpointWriteError } from './checkpoint-errors.js';
+export {
+  type CheckpointInfo,
+  type CheckpointOptions,
+  type LoadResult,
+  type SaveOptions,
+  type SaveResult,
+  CheckpointStore,
+  checkpointSchema,
+  findCheckpoint,
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint-store.js';
+export { type CheckpointFaultHook, type FileOp, checkpointFileOps, setCheckpointFaultHook } from './durable-fs.js';
 export { adam, rmsprop, sgd } from './optimizers.js';
 export {
+  type CheckpointMeta,
+  type CheckpointReason,
+  type EpochMetrics,
   type MetricsRecord,
   averagesToRecord,
   type StepInfo,
   type TrainArgs,
   type TrainResult,
   type TrainerOptions,
+  type TrainerOptionsInput,
+  type TrainerState,
+  TrainerOptionsError,
   batchInput,
+  checkTrainerAgainstData,
   evaluate,
   initialState,
+  parseTrainerOptions,
   train,
   trainStep,
   trainerSchema,
 } from './trainer.js';
+export { type LrSchedule, type LrScheduleInput, learningRate, lrScheduleSchema } from './lr-schedules.js';
+export {
+  type BestValue,
+  EarlyStopping,
+  type EarlyStoppingOptions,
+  type EarlyStoppingState,
+  earlyStoppingSchema,
+  improves,
+} from './early-stopping.js';
 
 /** Every optimizer in this package, for `registry.use(...)`. */
 export const components = [adam, sgd, rmsprop];

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ComponentRegistry, RandomStreams } from '@vaelab/core';
 import { describe, expect, it } from 'vitest';
 import { components } from './index.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { defineComponent } from '@vaelab/core';
 import { z } from 'zod';
 
