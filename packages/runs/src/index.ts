@@ -1,0 +1,32 @@
+export { RunFolderError, RunLockedError, type RunLockInfo } from './errors.js';
+export {
+  RUN_FILES,
+  type Meta,
+  type RunMetricsRecord,
+  type RunRecord,
+  appendMetrics,
+  createRunDir,
+  gitCommit,
+  packageVersions,
+  readEval,
+  readMetrics,
+  readRun,
+  readSummary,
+  truncateMetrics,
+  writeFileAtomic,
+  writeJson,
+  writeRunStart,
+} from './run-folder.js';
+export { checkOutDir, makeFolders } from './out-dir.js';
+export { type AcquireRunLockOptions, type RunLock, acquireRunLock, isProcessAlive } from './lock.js';
+export { crc32c, maskedCrc32c } from './crc32c.js';
+export {
+  type TensorBoardEvent,
+  type TensorBoardImage,
+  type TensorBoardValue,
+  TensorBoardWriter,
+  decodeEvent,
+  encodeEvent,
+  frameRecord,
+  readEventFile,
+} from './tensorboard.js';
