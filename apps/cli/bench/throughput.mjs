@@ -20,7 +20,7 @@ if (args[0] === '--child') {
   const variant = args[1];
   const backend = variant === 'wasm-stock' ? 'wasm' : variant;
   const steps = Number(args[2]);
-  const tf = await import('@tensorflow/tfjs');
+  const tf = await import('@tensorflow/tfjs-core');
   const core = await import('@vaelab/core');
   const { Mlp } = await import('@vaelab/networks');
   const { DiagonalGaussianPosterior } = await import('@vaelab/posteriors');

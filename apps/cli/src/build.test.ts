@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, defineComponent } from '@vaelab/core';
 import { Mlp } from '@vaelab/networks';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   type ComponentKind,
   type ComponentRegistry,
@@ -12,8 +12,9 @@ import {
   selectBackend,
   withValidation,
 } from '@vaelab/core';
-import { batchInput } from '@vaelab/trainers';
-import { validate } from '@vaelab/config';
+import { TrainerOptionsError, batchInput, checkTrainerAgainstData } from '@vaelab/trainers';
+import { type ValidatedDataset, ValidationSplitError, withValidationSplit } from '@vaelab/data';
+import { type OriginLookup, describeOrigin, validate } from '@vaelab/config';
 import { VaeModel } from '@vaelab/objectives';
 import { type RunConfig, runConfigSchema } from './schema.js';
 
@@ -21,7 +22,8 @@ export interface Experiment {
   config: RunConfig;
   backend: BackendSelection;
   streams: RandomStreams;
-  dataset: Dataset;
+  /** With a `validation` split when the config's `data.validation` asks for one. */
+  dataset: Dataset | ValidatedDataset;
   model: VaeModel;
   objective: Objective;
   optimizer: tf.Optimizer;
@@ -39,15 +41,81 @@ const COMPONENT_PATHS: [ComponentKind, keyof RunConfig | 'trainer.optimizer'][] 
   ['optimizer', 'trainer.optimizer'],
 ];
 
+/** Where a config came from, so that errors point at the override or the file and line. */
+export interface ConfigWhere {
+  /** The file a config was read from (a run folder's config.yaml, an experiment file). */
+  file?: string;
+  /** The origin of each value of a composed config (from `composeConfig`). */
+  origin?: OriginLookup;
+}
+
+/** Prefix a message with where the value at `path` came from: the override, or the file and line. */
+export function locate(where: ConfigWhere, path: string, message: string): string {
+  const origin = where.origin?.(path.split('.'));
+  if (origin) return `${describeOrigin(origin)}: ${message}`;
+  return where.file ? `${where.file}: ${message}` : message;
+}
+
+/**
+ * `data.validation`: a count (integer >= 1) or a fraction in (0, 1) of the training split, carved
+ * out by the CLI for every data component (so it is not one of their options); null for none.
+ */
+function validationSpec(config: RunConfig, where: ConfigWhere = {}): number | null {
+  const spec = (config.data as Record<string, unknown>).validation;
+  if (spec === undefined || spec === null) return null;
+  if (typeof spec !== 'number' || !Number.isFinite(spec) || spec <= 0 || (spec >= 1 && !Number.isInteger(spec))) {
+    throw new ComponentConfigError(
+      locate(where, 'data.validation', `data.validation: expected a count (an integer >= 1) or a fraction in (0, 1) of the training split, or null; got ${JSON.stringify(spec)}`),
+      'data.validation',
+    );
+  }
+  return spec;
+}
+
+/** The data block as its component sees it: without the CLI's own `validation` key. */
+function dataBlock(config: RunConfig): Record<string, unknown> {
+  const { validation: _, ...rest } = config.data as Record<string, unknown>;
+  return rest as { name: string };
+}
+
+/**
+ * The config path of the first option a component's schema rejects (`prior.components`), so that
+ * an error names the override or file line that set it rather than the whole block.
+ */
+function rejectedOption(registry: ComponentRegistry, kind: ComponentKind, block: unknown, path: string): string {
+  try {
+    const { name, ...rest } = block as Record<string, unknown>;
+    const def = registry.get(kind, String(name), path);
+    const parsed = def.schema.strict().safeParse(rest);
+    const issue = parsed.success ? undefined : parsed.error.issues[0];
+    if (!issue) return path;
+    // An unknown key is reported on the block with the key's name in `keys`.
+    const keys = (issue as { keys?: string[] }).keys;
+    const tail = [...issue.path.map(String), ...(keys?.length ? [keys[0]!] : [])];
+    return tail.length ? `${path}.${tail.join('.')}` : path;
+  } catch {
+    return path;
+  }
+}
+
 /**
  * Check a resolved config completely — its own schema and every component's options — without
- * creating anything, so that bad input fails before a run folder exists.
+ * creating anything, so that bad input fails before a run folder exists. Errors name the
+ * command-line override or the file (and line) the bad value came from.
  */
-export function checkConfig(raw: unknown, registry: ComponentRegistry, file?: string): RunConfig {
-  const config = validate(runConfigSchema, raw, file ? { file } : {});
+export function checkConfig(raw: unknown, registry: ComponentRegistry, where: ConfigWhere | string = {}): RunConfig {
+  const at: ConfigWhere = typeof where === 'string' ? { file: where } : where;
+  const config = validate(runConfigSchema, raw, at);
+  validationSpec(config, at);
   for (const [kind, path] of COMPONENT_PATHS) {
-    const block = path === 'trainer.optimizer' ? config.trainer.optimizer : config[path];
-    registry.resolve(kind, block, path);
+    const block = path === 'trainer.optimizer' ? config.trainer.optimizer : path === 'data' ? dataBlock(config) : config[path];
+    try {
+      registry.resolve(kind, block, path);
+    } catch (e) {
+      if (!(e instanceof ComponentConfigError)) throw e;
+      const precise = e.configPath === path ? rejectedOption(registry, kind, block, path) : e.configPath;
+      throw new ComponentConfigError(locate(at, precise, e.message), e.configPath);
+    }
   }
   return config;
 }
@@ -83,11 +151,22 @@ export async function buildExperiment(
   registry: ComponentRegistry,
   cwd: string,
   log: (line: string) => void,
+  where: ConfigWhere = {},
 ): Promise<Experiment> {
   const backend = await selectBackend(config.backend, log);
   const streams = new RandomStreams(config.seed);
   const base = { streams, cwd };
-  const dataset = await registry.build('data', config.data, base, 'data');
+  let dataset: Dataset | ValidatedDataset = await registry.build('data', dataBlock(config) as RunConfig['data'], base, 'data');
+  const validation = validationSpec(config, where);
+  try {
+    if (validation !== null) dataset = withValidationSplit(dataset, validation, config.seed);
+    // Settings that would run zero steps or cannot fit the data fail here, before a run folder exists.
+    checkTrainerAgainstData(config.trainer, dataset.train.size, { validationSize: 'validation' in dataset ? dataset.validation.size : null });
+  } catch (e) {
+    if (e instanceof ValidationSplitError) throw new ComponentConfigError(locate(where, 'data.validation', `data.validation: ${e.message}`), 'data.validation');
+    if (e instanceof TrainerOptionsError) throw new ComponentConfigError(locate(where, e.path, e.message), e.path);
+    throw e;
+  }
   const dataShape = dataset.shape;
   const latentDim = config.latent_dim;
   const posterior = registry.build('posterior', config.posterior, { ...base, latentDim }, 'posterior');

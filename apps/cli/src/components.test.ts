@@ -1,14 +1,17 @@
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Io } from './io.js';
 import { main } from './main.js';
-import { readMetrics, readSummary } from './run-folder.js';
+import { readMetrics as readRecords, readSummary } from '@vaelab/runs';
+
+/** Metrics records without their wall-clock `time`, which differs between runs. */
+const readMetrics = (dir: string) => readRecords(dir).map(({ time: _time, ...r }) => r);
 
 /*
- * Every component of experiments/conf trains from config with no code change: one override (or
+ * Every component of the built-in config groups (apps/cli/conf) trains from config with no code change: one override (or
  * the few a component needs to make sense), a short run on tiny data, a finite test loss.
  */
 
@@ -114,13 +117,13 @@ describe('pairings rejected before a run folder exists', () => {
   it('an objective that needs reparameterized samples with a posterior that has none names both', async () => {
     mkdirSync(join(repo, '.tmp-tests'), { recursive: true });
     const project = mkdtempSync(join(repo, '.tmp-tests', 'noreparam-'));
-    cpSync(join(repo, 'experiments'), join(project, 'experiments'), { recursive: true });
-    writeFileSync(join(project, 'vaelab.config.yaml'), 'config_dir: experiments/conf\nout_dir: out\nplugins: [./score-only.mjs]\n');
+    // No config_dir of its own: the experiment and groups come from the CLI's built-in ones.
+    writeFileSync(join(project, 'vaelab.config.yaml'), 'out_dir: out\nplugins: [./score-only.mjs]\n');
     // A diagonal Gaussian family whose distributions only offer sample() (no pathwise gradient).
     writeFileSync(
       join(project, 'score-only.mjs'),
       [
-        "import * as tf from '@tensorflow/tfjs';",
+        "import * as tf from '@tensorflow/tfjs-core';",
         "import { z } from 'zod';",
         "import { Normal } from '@vaelab/core';",
         'export const components = [{',

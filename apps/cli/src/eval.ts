@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { type ComponentRegistry, VaeLabError } from '@vaelab/core';
 import { type EvalSplit, encodePng, evaluateModel } from '@vaelab/eval';
-import { hasCheckpoint, loadCheckpoint } from '@vaelab/trainers';
+import { CheckpointStore } from '@vaelab/trainers';
+import { RUN_FILES, TensorBoardWriter, writeJson } from '@vaelab/runs';
 import { buildExperiment } from './build.js';
 import type { Io } from './io.js';
-import { RUN_FILES, writeJson } from './run-folder.js';
+import { Progress, type ProgressSettings, progressSettings } from './progress.js';
 import type { RunConfig } from './schema.js';
 
 /* `vaelab eval <run>`: metrics of a trained run's latest checkpoint, written into its folder. */
@@ -66,6 +66,8 @@ export interface EvaluateRunOptions extends EvalSettings {
   /** Resolve relative paths in component options against this folder. */
   root: string;
   io: Io;
+  /** How to show progress; by default a bar on a terminal and a line every 30 s elsewhere. */
+  progress?: ProgressSettings;
 }
 
 function fmt(x: number | null, digits = 2): string {
@@ -79,26 +81,36 @@ function fmt(x: number | null, digits = 2): string {
  */
 export async function evaluateRun(opts: EvaluateRunOptions): Promise<Record<string, unknown>> {
   const { runDir, config, io } = opts;
-  const ckptDir = join(runDir, RUN_FILES.checkpoint);
-  if (!hasCheckpoint(ckptDir)) {
-    throw new VaeLabError(`${runDir}: no checkpoint to evaluate (${ckptDir} is missing); train the run first, or resume it`);
+  const ckptDir = join(runDir, RUN_FILES.checkpoints);
+  if (!CheckpointStore.exists(ckptDir)) {
+    throw new VaeLabError(`${runDir}: no checkpoint to evaluate (${ckptDir} holds none); train the run first, or resume it`);
   }
-  const exp = await buildExperiment(config, opts.registry, opts.root, (l) => io.out(l));
+  const info = (line: string) => {
+    if (!io.quiet) io.out(line);
+  };
+  const exp = await buildExperiment(config, opts.registry, opts.root, info);
   try {
     const parts = { variables: exp.model.checkpointVariables(), optimizer: exp.optimizer, streams: exp.streams };
-    const { state } = await loadCheckpoint(ckptDir, parts);
+    // The newest complete checkpoint; a damaged one is skipped with a warning.
+    const loaded = await new CheckpointStore(ckptDir, config.trainer.checkpoint).load(parts);
+    if (!loaded) throw new VaeLabError(`${runDir}: no checkpoint to evaluate in ${ckptDir}`);
+    for (const w of loaded.warnings) io.err(`warning: ${w}`);
+    const { state } = loaded;
     const split = exp.dataset[opts.split];
     const examples = Math.min(split.size, opts.limit ?? split.size);
     const batchSize = opts.batchSize ?? config.trainer.eval_batch_size;
-    io.out(
+    info(
       `evaluating the checkpoint at step ${state.step} (epoch ${state.epoch}) on ${examples} ${opts.split} examples of ${config.data.name}, ` +
         `K = ${opts.iwSamples} importance samples, batches of ${batchSize}`,
     );
-    const bar = io.tty
-      ? new cliProgress.SingleBar({ format: 'eval [{bar}] {value}/{total} examples', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
-      : undefined;
-    bar?.start(examples, 0);
+    const progress = new Progress({
+      ...(opts.progress ?? progressSettings({}, io.tty)),
+      label: 'eval examples',
+      total: examples,
+      write: (l) => io.out(l),
+    });
     const started = Date.now();
+    let seen = 0;
     let result;
     try {
       result = evaluateModel(exp.model, {
@@ -109,11 +121,13 @@ export async function evaluateRun(opts: EvaluateRunOptions): Promise<Record<stri
         limit: opts.limit,
         rng: exp.streams.stream('eval'),
         step: state.step,
-        // Without a terminal (a log file, CI), one line per batch so that long evaluations show progress.
-        onBatch: (done) => (bar ? bar.update(done) : io.out(`  ${done}/${examples} examples, ${((Date.now() - started) / 1000).toFixed(0)} s`)),
+        onBatch: (done) => {
+          progress.update({ done, samples: done - seen, detail: `K = ${opts.iwSamples}` });
+          seen = done;
+        },
       });
     } finally {
-      bar?.stop();
+      progress.stop();
     }
     const seconds = (Date.now() - started) / 1000;
     const { report, grid } = result;
@@ -147,8 +161,21 @@ export async function evaluateRun(opts: EvaluateRunOptions): Promise<Record<stri
     if (grid) {
       const png = join(runDir, EVAL_FILES.reconstructions);
       mkdirSync(dirname(png), { recursive: true });
-      writeFileSync(png, encodePng(grid));
+      const bytes = encodePng(grid);
+      writeFileSync(png, bytes);
       written.push(EVAL_FILES.reconstructions);
+      // The grid in TensorBoard too, beside the run's curves (its own folder: training rebuilds tb/ on resume).
+      const tb = new TensorBoardWriter(join(runDir, RUN_FILES.tensorboard, 'eval'));
+      try {
+        tb.image('eval/reconstructions', bytes, grid.height, grid.width, grid.channels, state.step);
+        tb.scalars(
+          Object.fromEntries(Object.entries(out).filter(([k, v]) => typeof v === 'number' && !['step', 'epoch', 'seconds', 'batch_size', 'latent_dim'].includes(k))),
+          state.step,
+          `eval_${opts.split}`,
+        );
+      } finally {
+        tb.close();
+      }
     }
     const latent = report.active_units === null ? '—' : `${report.active_units}/${report.latent_variances?.length ?? config.latent_dim}`;
     if (report.log_likelihood === null) {

@@ -3,5 +3,5 @@ export { builtinRegistry, loadPlugins } from './registry.js';
 export { checkConfig, buildExperiment, type Experiment } from './build.js';
 export { executeRun, type ExecuteOptions, type ExecuteResult } from './execute.js';
 export { runConfigSchema, type RunConfig } from './schema.js';
-export { RUN_FILES, readMetrics } from './run-folder.js';
+export { RUN_FILES, readMetrics } from '@vaelab/runs';
 export { type Io, processIo } from './io.js';

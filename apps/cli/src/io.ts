@@ -5,6 +5,8 @@ export interface Io {
   err(line: string): void;
   /** Whether stderr is an interactive terminal (progress bar). */
   tty: boolean;
+  /** --quiet: only epoch lines, results and errors (no progress, no chatter). */
+  quiet?: boolean;
 }
 
 export function processIo(): Io {

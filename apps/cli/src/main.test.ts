@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,11 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { Io } from './io.js';
 import { main } from './main.js';
-import { readMetrics } from './run-folder.js';
+import { readMetrics as readRecords } from '@vaelab/runs';
+import { findCheckpoint } from '@vaelab/trainers';
+
+/** Metrics records without their wall-clock `time`, which differs between runs. */
+const readMetrics = (dir: string) => readRecords(dir).map(({ time: _time, ...r }) => r);
 
 const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 // Tiny and quick: 64 generated 8x8 images, 2 epochs of 16-example batches, on wasm.
@@ -50,14 +54,19 @@ describe('vaelab train', () => {
     const meta = JSON.parse(readFileSync(join(dir!, 'meta.json'), 'utf8'));
     expect(meta).toMatchObject({ seed: 3, backend: { name: 'wasm', requested: 'wasm' }, node: process.version });
     expect(meta.config_hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(meta.versions['@tensorflow/tfjs']).toBe('4.22.0');
+    expect(meta.versions['@tensorflow/tfjs-core']).toBe('4.22.0');
     const metrics = readMetrics(dir!);
     expect(metrics.map((m) => [m.epoch, m.split])).toEqual([[1, 'train'], [1, 'test'], [2, 'train'], [2, 'test']]);
     for (const m of metrics) expect(m.loss).toBeCloseTo((m.reconstruction as number) + (m.kl as number), 3);
     const summary = JSON.parse(readFileSync(join(dir!, 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ status: 'completed', epochs: 2, steps: 8, units: 'nats per example' });
     expect(summary.test_loss).toBe(metrics[3]!.loss);
-    expect(existsSync(join(dir!, 'checkpoints', 'latest', 'weights.bin'))).toBe(true);
+    const ckpt = findCheckpoint(join(dir!, 'checkpoints'));
+    expect(ckpt).toMatch(/checkpoints\/step-00000008$/);
+    expect(existsSync(join(ckpt!, 'weights.bin'))).toBe(true);
+    expect(existsSync(join(dir!, 'checkpoints', 'latest.json'))).toBe(true);
+    // Every record has a wall-clock time.
+    for (const r of readRecords(dir!)) expect(r.time).toBeGreaterThan(1.7e9);
     expect(io.stdout.join('\n')).toMatch(/epoch 2\/2 {2}train loss [\d.]+ {2}test loss [\d.]+/);
     expect(io.stdout.join('\n')).toMatch(/backend: wasm/);
   });
@@ -136,12 +145,12 @@ describe('plugins', () => {
     // Inside the repository so that the plugin resolves @tensorflow/tfjs and zod like a user's package would.
     mkdirSync(join(repo, '.tmp-tests'), { recursive: true });
     const project = mkdtempSync(join(repo, '.tmp-tests', 'plugin-'));
-    cpSync(join(repo, 'experiments'), join(project, 'experiments'), { recursive: true });
-    writeFileSync(join(project, 'vaelab.config.yaml'), 'config_dir: experiments/conf\nout_dir: out\nplugins: [./wide-prior.mjs]\n');
+    // No config_dir of its own: the experiment and groups come from the CLI's built-in ones.
+    writeFileSync(join(project, 'vaelab.config.yaml'), 'out_dir: out\nplugins: [./wide-prior.mjs]\n');
     writeFileSync(
       join(project, 'wide-prior.mjs'),
       [
-        "import * as tf from '@tensorflow/tfjs';",
+        "import * as tf from '@tensorflow/tfjs-core';",
         "import { z } from 'zod';",
         "import { Normal } from '@vaelab/core';",
         'export const components = [{',
@@ -218,9 +227,10 @@ describe('bad input: a clear error, exit 2, and no run folder', () => {
 
   it('malformed YAML: names the file and line', async () => {
     const project = tmp('yaml');
-    cpSync(join(repo, 'experiments'), join(project, 'experiments'), { recursive: true });
-    writeFileSync(join(project, 'vaelab.config.yaml'), 'config_dir: experiments/conf\n');
-    writeFileSync(join(project, 'experiments/conf/prior/standard_normal.yaml'), '# a comment\nname: standard_normal\nbad: [unclosed\n');
+    // The project's prior/standard_normal.yaml shadows the built-in one, so its error is the one met.
+    writeFileSync(join(project, 'vaelab.config.yaml'), 'config_dir: conf\n');
+    mkdirSync(join(project, 'conf', 'prior'), { recursive: true });
+    writeFileSync(join(project, 'conf/prior/standard_normal.yaml'), '# a comment\nname: standard_normal\nbad: [unclosed\n');
     await fails(['experiment=synthetic_vae'], /prior\/standard_normal\.yaml:\d+:\d+: YAML syntax error/, project);
   });
 
@@ -238,6 +248,6 @@ describe('non-finite loss', () => {
     expect(io.stderr.join('\n')).toMatch(/non-finite loss at step \d+: terms? .*(kl|reconstruction).* went non-finite/);
     const [dir] = runDirs(out);
     expect(JSON.parse(readFileSync(join(dir!, 'summary.json'), 'utf8')).status).toBe('non-finite');
-    expect(existsSync(join(dir!, 'checkpoints', 'latest', 'manifest.json'))).toBe(true);
+    expect(findCheckpoint(join(dir!, 'checkpoints'))).not.toBeNull();
   });
 });

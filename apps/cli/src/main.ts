@@ -5,7 +5,6 @@ import {
   ConfigError,
   composeConfig,
   expandSweeps,
-  listExperiments,
   loadProjectConfig,
   parseOverrides,
   readYamlFile,
@@ -17,10 +16,17 @@ import { type EvalFlags, evaluateRun, parseEvalFlags } from './eval.js';
 import { type ExecuteResult, executeRun } from './execute.js';
 import { type Io, processIo } from './io.js';
 import { builtinRegistry, loadPlugins } from './registry.js';
-import { RUN_FILES, createRunDir, writeRunStart } from './run-folder.js';
+import { BUILTIN_CONF_DIR, configSearchPath, experimentsOn, groupsOn } from './conf-path.js';
+import { initCommand } from './init.js';
+import { versionText } from './version.js';
+import { RUN_FILES, checkOutDir, createRunDir, writeRunStart } from '@vaelab/runs';
+import { type ProgressSettings, progressSettings } from './progress.js';
 
-/** Exit codes: 0 done, 1 failure (e.g. non-finite loss), 2 bad input, 130 interrupted. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+/**
+ * Exit codes: 0 done, 1 failure while running (a non-finite loss, a full disk), 2 bad input found
+ * before anything ran, 130 interrupted by SIGINT, 143 by SIGTERM (both after a checkpoint).
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130, terminated: 143 } as const;
 
 class UsageError extends VaeLabError {}
 
@@ -31,19 +37,45 @@ async function setup(io: Io) {
   return { project, registry };
 }
 
-interface TrainFlags {
+/** Output flags shared by the commands that train or evaluate. */
+interface OutputFlags {
+  quiet?: boolean;
+  logInterval?: string;
+}
+
+interface TrainFlags extends OutputFlags {
   out?: string;
   multirun?: boolean;
   cfg?: boolean;
 }
 
+/** --quiet and --log-interval, checked; `quiet` also goes into the Io so that chatter is dropped. */
+function outputSettings(flags: OutputFlags, io: Io): ProgressSettings {
+  let logInterval: number | undefined;
+  if (flags.logInterval !== undefined) {
+    logInterval = Number(flags.logInterval);
+    if (!/^\s*\d+(\.\d+)?\s*$/.test(flags.logInterval) || !(logInterval > 0)) {
+      throw new UsageError(`--log-interval must be a positive number of seconds, got '${flags.logInterval}'`);
+    }
+  }
+  if (flags.quiet) io.quiet = true;
+  return progressSettings({ ...(flags.quiet ? { quiet: true } : {}), ...(logInterval !== undefined ? { logInterval } : {}) }, io.tty);
+}
+
+/** The out folder, refused up front (exit 2) when it is a file, unwritable or on a pseudo-filesystem. */
+function outFolder(flag: string | undefined, io: Io, projectOut: string): string {
+  return checkOutDir(flag ? resolve(io.cwd, flag) : projectOut);
+}
+
 async function trainCommand(args: string[], flags: TrainFlags, io: Io, argv: string[]): Promise<number> {
+  const progress = outputSettings(flags, io);
   const { project, registry } = await setup(io);
   const expArgs = args.filter((a) => a.startsWith('experiment='));
-  const available = listExperiments(project.config_dir);
+  const configDir = configSearchPath(project); // the project's config_dir, then the built-in groups
+  const available = experimentsOn(configDir).map((e) => e.name);
   if (expArgs.length !== 1) {
     throw new UsageError(
-      `train: name exactly one experiment, as experiment=<name>; available in ${project.config_dir}/experiment: ${available.join(', ') || '(none)'}`,
+      `train: name exactly one experiment, as experiment=<name>; available (vaelab list experiments): ${available.join(', ') || '(none)'}`,
     );
   }
   const experiment = expArgs[0]!.slice('experiment='.length);
@@ -53,7 +85,7 @@ async function trainCommand(args: string[], flags: TrainFlags, io: Io, argv: str
   );
   const jobs = flags.multirun ? expandSweeps(overrides) : [overrides];
   // Compose and check every job before anything runs, so a bad sweep value fails up front.
-  const composed = jobs.map((job) => composeConfig({ configDir: project.config_dir, experiment, overrides: job }));
+  const composed = jobs.map((job) => composeConfig({ configDir, experiment, overrides: job }));
   for (const c of composed) c.config.name ??= experiment;
   if (flags.cfg) {
     composed.forEach((c, i) => {
@@ -62,8 +94,8 @@ async function trainCommand(args: string[], flags: TrainFlags, io: Io, argv: str
     });
     return EXIT.ok;
   }
-  const checked = composed.map((c) => checkConfig(c.config, registry, c.files[0]));
-  const outDir = flags.out ? resolve(io.cwd, flags.out) : project.out_dir;
+  const checked = composed.map((c) => checkConfig(c.config, registry, { origin: c.origin, ...(c.files[0] ? { file: c.files[0] } : {}) }));
+  const outDir = outFolder(flags.out, io, project.out_dir);
   let exit: number = EXIT.ok;
   for (const [i, config] of checked.entries()) {
     const c = composed[i]!;
@@ -73,6 +105,8 @@ async function trainCommand(args: string[], flags: TrainFlags, io: Io, argv: str
       registry,
       root: project.root,
       io,
+      progress,
+      where: { origin: c.origin },
       runDir: newRunFolder(io, outDir, config.name ?? experiment, jobs.length > 1 ? i : undefined, {
         experiment,
         config: c.config,
@@ -82,14 +116,16 @@ async function trainCommand(args: string[], flags: TrainFlags, io: Io, argv: str
         cwd: project.root,
       }),
     });
-    if (result.status === 'interrupted') return EXIT.interrupted;
-    if (result.status === 'non-finite') exit = EXIT.failure;
+    if (result.status === 'interrupted') return exitCode(result);
+    if (result.status !== 'completed') exit = EXIT.failure;
   }
   return exit;
 }
 
-function exitCode(status: ExecuteResult['status']): number {
-  return status === 'completed' ? EXIT.ok : status === 'interrupted' ? EXIT.interrupted : EXIT.failure;
+function exitCode(result: ExecuteResult): number {
+  if (result.status === 'completed') return EXIT.ok;
+  if (result.status === 'interrupted') return result.signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+  return EXIT.failure;
 }
 
 /** The run folder for a new run: created, with config, overrides and meta, once the backend is known. */
@@ -114,25 +150,29 @@ function readRunConfig(runDir: string): { dir: string; raw: Record<string, unkno
   return { dir: runDir, raw: readYamlFile(file).value as Record<string, unknown>, file };
 }
 
-async function resumeCommand(runDirArg: string, io: Io): Promise<number> {
+async function resumeCommand(runDirArg: string, flags: OutputFlags, io: Io): Promise<number> {
+  const progress = outputSettings(flags, io);
   const { project, registry } = await setup(io);
   const { dir, raw, file } = readRunConfig(resolve(io.cwd, runDirArg));
   const config = checkConfig(raw, registry, file);
-  const result = await executeRun({ config, registry, root: project.root, io, runDir: dir, resume: true });
-  return exitCode(result.status);
+  const result = await executeRun({ config, registry, root: project.root, io, progress, where: { file }, runDir: dir, resume: true });
+  return exitCode(result);
 }
 
-async function rerunCommand(runDirArg: string, flags: { out?: string }, io: Io, argv: string[]): Promise<number> {
+async function rerunCommand(runDirArg: string, flags: OutputFlags & { out?: string }, io: Io, argv: string[]): Promise<number> {
+  const progress = outputSettings(flags, io);
   const { project, registry } = await setup(io);
   const { dir, raw, file } = readRunConfig(resolve(io.cwd, runDirArg));
   const config = checkConfig(raw, registry, file);
-  const outDir = flags.out ? resolve(io.cwd, flags.out) : project.out_dir;
+  const outDir = outFolder(flags.out, io, project.out_dir);
   const experiment = config.name ?? 'rerun';
   const result = await executeRun({
     config,
     registry,
     root: project.root,
     io,
+    progress,
+    where: { file },
     runDir: newRunFolder(io, outDir, experiment, undefined, {
       experiment,
       config: raw,
@@ -142,24 +182,49 @@ async function rerunCommand(runDirArg: string, flags: { out?: string }, io: Io, 
       cwd: project.root,
     }),
   });
-  return exitCode(result.status);
+  return exitCode(result);
 }
 
-async function evalCommand(runDirArg: string, flags: EvalFlags, io: Io): Promise<number> {
+async function evalCommand(runDirArg: string, flags: EvalFlags & OutputFlags, io: Io): Promise<number> {
   const settings = parseEvalFlags(flags); // bad flags fail before anything is loaded
+  const progress = outputSettings(flags, io);
   const runDir = resolve(io.cwd, runDirArg);
   if (!existsSync(runDir)) throw new UsageError(`eval: run folder ${runDir} does not exist`);
   const { project, registry } = await setup(io);
   const { dir, raw, file } = readRunConfig(runDir);
   const config = checkConfig(raw, registry, file);
-  await evaluateRun({ ...settings, runDir: dir, config, registry, root: project.root, io });
+  await evaluateRun({ ...settings, runDir: dir, config, registry, root: project.root, io, progress });
+  return EXIT.ok;
+}
+
+/** `vaelab list experiments|groups`: what the config search path offers, and where each file comes from. */
+async function listConfigCommand(what: 'experiments' | 'groups', io: Io): Promise<number> {
+  const project = await loadProjectConfig(io.cwd); // no plugins needed: only files are listed
+  const searchPath = configSearchPath(project);
+  io.out('config search path (first wins):');
+  if (!searchPath.includes(project.config_dir)) io.out(`  ${project.config_dir}  (project config_dir; does not exist)`);
+  for (const dir of searchPath) io.out(`  ${dir}  (${dir === BUILTIN_CONF_DIR ? 'built-in' : 'project'})`);
+  const entries = (list: { name: string; source: string }[]) => {
+    const width = Math.max(0, ...list.map((e) => e.name.length));
+    for (const e of list) io.out(`  ${e.name.padEnd(width)}  (${e.source})`);
+  };
+  if (what === 'experiments') {
+    io.out('experiments:');
+    entries(experimentsOn(searchPath));
+  } else {
+    for (const { group, options } of groupsOn(searchPath)) {
+      io.out(`${group}:`);
+      entries(options);
+    }
+  }
   return EXIT.ok;
 }
 
 async function listCommand(kind: string | undefined, io: Io): Promise<number> {
+  if (kind === 'experiments' || kind === 'groups') return listConfigCommand(kind, io);
   const { registry } = await setup(io);
   if (kind !== undefined && !COMPONENT_KINDS.includes(kind as ComponentKind)) {
-    throw new UsageError(`list: unknown kind '${kind}'; kinds: ${COMPONENT_KINDS.join(', ')}`);
+    throw new UsageError(`list: unknown kind '${kind}'; kinds: ${COMPONENT_KINDS.join(', ')}; or experiments, groups`);
   }
   const kinds = kind ? [kind as ComponentKind] : [...COMPONENT_KINDS];
   for (const k of kinds) {
@@ -182,7 +247,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .name('vaelab')
     .description('Compose VAE experiments from YAML config groups, train them, and keep reproducible run folders.')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .version(versionText(), '-V, --version', 'print the version of vaelab and of the @vaelab/core and tfjs it runs with');
+  program
+    .command('init')
+    .description('scaffold a project: vaelab.config.yaml, an experiment, a config group option, a plugin prior, a README')
+    .argument('[dir]', 'project folder, created if missing (default: the working folder)')
+    .action(async (dir?: string) => {
+      code = initCommand(dir, io);
+    });
   program
     .command('train')
     .description('train an experiment: vaelab train experiment=<name> [key=value ...] [+key=value] [~key] [group=option]')
@@ -190,6 +263,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('-o, --out <dir>', 'folder for run folders (default: out_dir of the project config, else ./runs)')
     .option('-m, --multirun', 'sweep: comma-separated values give one job per combination')
     .option('--cfg', 'print the resolved config and exit')
+    .option('-q, --quiet', 'print only the epoch lines, the result and errors')
+    .option('--log-interval <seconds>', 'without a terminal: seconds between progress lines (default 30)')
     .action(async (args: string[], flags: TrainFlags) => {
       code = await trainCommand(args, flags, io, argv);
     });
@@ -197,15 +272,19 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .command('resume')
     .description('continue a run from its latest checkpoint')
     .argument('<run>', 'run folder')
-    .action(async (run: string) => {
-      code = await resumeCommand(run, io);
+    .option('-q, --quiet', 'print only the epoch lines, the result and errors')
+    .option('--log-interval <seconds>', 'without a terminal: seconds between progress lines (default 30)')
+    .action(async (run: string, flags: OutputFlags) => {
+      code = await resumeCommand(run, flags, io);
     });
   program
     .command('rerun')
     .description("train again from a run folder's resolved config.yaml, into a new run folder")
     .argument('<run>', 'run folder')
     .option('-o, --out <dir>', 'folder for run folders')
-    .action(async (run: string, flags: { out?: string }) => {
+    .option('-q, --quiet', 'print only the epoch lines, the result and errors')
+    .option('--log-interval <seconds>', 'without a terminal: seconds between progress lines (default 30)')
+    .action(async (run: string, flags: OutputFlags & { out?: string }) => {
       code = await rerunCommand(run, flags, io, argv);
     });
   program
@@ -216,13 +295,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--split <split>', 'test or train (default test)')
     .option('--limit <N>', 'evaluate only the first N examples of the split')
     .option('--batch-size <B>', "examples per batch (default: the run's trainer.eval_batch_size)")
-    .action(async (run: string, flags: EvalFlags) => {
+    .option('-q, --quiet', 'print only the results and errors')
+    .option('--log-interval <seconds>', 'without a terminal: seconds between progress lines (default 30)')
+    .action(async (run: string, flags: EvalFlags & OutputFlags) => {
       code = await evalCommand(run, flags, io);
     });
   program
     .command('list')
-    .description('list registered components with their options and defaults')
-    .argument('[kind]', `one of: ${COMPONENT_KINDS.join(', ')}`)
+    .description('list registered components with their options and defaults; or the experiments, or the config groups and their options')
+    .argument('[kind]', `one of: ${COMPONENT_KINDS.join(', ')}; or experiments, groups`)
     .action(async (kind?: string) => {
       code = await listCommand(kind, io);
     });
