@@ -139,7 +139,7 @@ function newRunFolder(
   return (backend) => {
     const dir = createRunDir(outDir, name, job);
     writeRunStart(dir, { ...start, backend });
-    io.out(`run folder: ${dir}`);
+    if (!io.quiet) io.out(`run folder: ${dir}`);
     return dir;
   };
 }
