@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +75,39 @@ describe('values that cannot work name where they came from', () => {
     expect(code).toBe(2);
     expect(fromFile.stderr.join('\n')).toContain(`bad.yaml:${line}`);
     expect(fromFile.stderr.join('\n')).toContain('trainer.epochs');
+  });
+});
+
+describe('a damaged checkpoint', () => {
+  const withoutTime = (dir: string) => readMetrics(dir).map(({ time: _time, ...r }) => r);
+
+  it('resume names the damaged file, falls back to the previous complete checkpoint and reaches the same losses', async () => {
+    const out = tmp('damaged');
+    expect(await main(['train', ...TINY, 'trainer.checkpoint.every_steps=3', '--out', out, '--quiet'], capture())).toBe(0);
+    const [dir] = runDirs(out);
+    const expected = withoutTime(dir!);
+    // Garbage of the right size in the newest checkpoint's weights.
+    const weights = join(dir!, RUN_FILES.checkpoints, 'step-00000008', 'weights.bin');
+    const size = readFileSync(weights).length;
+    writeFileSync(weights, Buffer.alloc(size, 7));
+    rmSync(join(dir!, RUN_FILES.summary));
+    const io = capture();
+    expect(await main(['resume', dir!, '--quiet'], io)).toBe(0);
+    expect(io.stderr.join('\n')).toMatch(/step-00000008.*weights\.bin.*sha256.*falling back to step-00000006/s);
+    expect(io.stdout.join('\n')).toMatch(/resuming at epoch 2, batch 2, step 6/);
+    expect(withoutTime(dir!)).toEqual(expected);
+  });
+
+  it('with no complete checkpoint left: exit 2 naming the file and what is wrong', async () => {
+    const out = tmp('damaged-all');
+    expect(await main(['train', ...TINY, 'trainer.epochs=1', 'trainer.checkpoint.keep_last=1', '--out', out, '--quiet'], capture())).toBe(0);
+    const [dir] = runDirs(out);
+    const weights = join(dir!, RUN_FILES.checkpoints, 'step-00000004', 'weights.bin');
+    writeFileSync(weights, readFileSync(weights).subarray(0, 100)); // truncated
+    rmSync(join(dir!, RUN_FILES.summary));
+    const io = capture();
+    expect(await main(['resume', dir!], io)).toBe(2);
+    expect(io.stderr.join('\n')).toMatch(/step-00000004\/weights\.bin.*(truncated|100 bytes)/);
   });
 });
 
