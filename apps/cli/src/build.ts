@@ -12,7 +12,7 @@ import {
   selectBackend,
   withValidation,
 } from '@vaelab/core';
-import { TrainerOptionsError, batchInput, checkTrainerAgainstData } from '@vaelab/trainers';
+import { TrainerOptionsError, batchCondition, batchInput, checkTrainerAgainstData } from '@vaelab/trainers';
 import { type ValidatedDataset, ValidationSplitError, withValidationSplit } from '@vaelab/data';
 import { type OriginLookup, describeOrigin, validate } from '@vaelab/config';
 import { VaeModel } from '@vaelab/objectives';
@@ -134,12 +134,31 @@ function preflight(dataset: Dataset, model: VaeModel, objective: Objective, stre
   withValidation(() =>
     tf.tidy(() => {
       model.setStep(0);
-      const x = batchInput(dataset, dataset.train, Array.from({ length: n }, (_, i) => i), noise, true);
+      const indices = Array.from({ length: n }, (_, i) => i);
+      const x = batchInput(dataset, dataset.train, indices, noise, true);
       // training: false, so that the objective's training-only updates (a VQ codebook's EMA
       // statistics, dead-code resets) do not run before training starts.
-      objective.loss(model.forward(x, noise), { step: 0, epoch: 0, training: false, noise });
+      objective.loss(model.forward(x, noise, batchCondition(model, dataset.train, indices)), { step: 0, epoch: 0, training: false, noise });
     }),
   );
+}
+
+/**
+ * The number of classes a conditional run one-hot encodes: the dataset's `numClasses`, else one
+ * more than its largest label. A dataset without labels cannot condition on them.
+ */
+function conditionClasses(dataset: Dataset, where: ConfigWhere): number {
+  const splits = [dataset.train, dataset.test];
+  if (splits.some((s) => !s.labels)) {
+    throw new ComponentConfigError(
+      locate(where, 'conditional', `conditional: true needs labels, and dataset '${dataset.name}' has none; set conditional: false or use a labelled dataset (mnist, fashion_mnist)`),
+      'conditional',
+    );
+  }
+  if (dataset.numClasses) return dataset.numClasses;
+  let most = -1;
+  for (const s of splits) for (const l of s.labels!) most = Math.max(most, l);
+  return most + 1;
 }
 
 /**
@@ -189,20 +208,30 @@ export async function buildExperiment(
       'objective',
     );
   }
-  const encoder = registry.build(
-    'encoder',
-    config.encoder,
-    { ...base, inputShape: dataShape, outputShape: posterior.paramShape({ dim: latentDim }) },
-    'encoder',
+  // A conditional VAE: the encoder and decoder take one-hot labels of numClasses classes.
+  const numClasses = config.conditional ? conditionClasses(dataset, where) : 0;
+  const cond = numClasses > 0 ? { condDim: numClasses } : {};
+  // A network that cannot produce the shapes (too many stride-2 stages for the image) says so
+  // with the override or file line of the option.
+  const located = <T>(build: () => T): T => {
+    try {
+      return build();
+    } catch (e) {
+      if (e instanceof ComponentConfigError) throw new ComponentConfigError(locate(where, e.configPath, e.message), e.configPath);
+      throw e;
+    }
+  };
+  const encoder = located(() =>
+    registry.build('encoder', config.encoder, { ...base, inputShape: dataShape, outputShape: posterior.paramShape({ dim: latentDim }), ...cond }, 'encoder'),
   );
-  const decoder = registry.build(
-    'decoder',
-    config.decoder,
-    { ...base, latentDim, outputShape: likelihood.paramShape(dataShape) },
-    'decoder',
+  const decoder = located(() =>
+    registry.build('decoder', config.decoder, { ...base, latentDim, outputShape: likelihood.paramShape(dataShape), ...cond }, 'decoder'),
   );
   const prior = registry.build('prior', config.prior, { ...base, latentDim, dataShape }, 'prior');
-  const model = new VaeModel({ encoder, posterior, decoder, likelihood, prior, latentDim, dataShape }, config.posterior.name);
+  const model = new VaeModel(
+    { encoder, posterior, decoder, likelihood, prior, latentDim, dataShape, ...(numClasses > 0 ? { numClasses } : {}) },
+    config.posterior.name,
+  );
   const optimizer = registry.build('optimizer', config.trainer.optimizer, base, 'trainer.optimizer');
   try {
     preflight(dataset, model, objective, streams);

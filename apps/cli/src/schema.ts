@@ -14,6 +14,10 @@ export const runConfigSchema = z.strictObject({
   seed: z.number().int().min(0).describe('run seed; every random stream derives from it'),
   backend: z.enum(BACKEND_CHOICES as [BackendChoice, ...BackendChoice[]]).default('auto'),
   latent_dim: z.number().int().positive().describe('number of latent dimensions'),
+  conditional: z
+    .boolean()
+    .default(false)
+    .describe("a conditional VAE: the encoder and decoder take the example's label, one-hot (the data must have labels)"),
   data: component('data'),
   encoder: component('encoder'),
   decoder: component('decoder'),

@@ -19,6 +19,13 @@ export interface Owner {
    * resumed run sees the same values.
    */
   setStep?(step: number): void;
+  /**
+   * Told whether the next calls are training steps (true) or evaluation (false), for layers that
+   * behave differently in the two (batch normalization uses the batch's statistics and updates
+   * its running averages in training, and the running averages in evaluation). A component starts
+   * in evaluation mode; the trainer switches it before each training step and back for evaluation.
+   */
+  setTraining?(training: boolean): void;
   dispose(): void;
 }
 
@@ -149,6 +156,8 @@ export interface Dataset {
   readonly levels: number | null;
   readonly train: DataSplit;
   readonly test: DataSplit;
+  /** Number of classes its labels take (0..numClasses-1), when it has labels. */
+  readonly numClasses?: number;
   /**
    * Turns a batch of stored values into model inputs, e.g. dynamic binarization draws Bernoulli
    * samples here. Identity when absent.
@@ -178,10 +187,17 @@ export interface LikelihoodContext extends BaseContext {
 export interface EncoderContext extends BaseContext {
   readonly inputShape: number[];
   readonly outputShape: number[];
+  /**
+   * Size of the condition vector each example comes with (a one-hot label: the number of classes)
+   * in a conditional model; absent or 0 for an unconditional one. `apply` then takes cond: [batch, condDim].
+   */
+  readonly condDim?: number;
 }
 export interface DecoderContext extends BaseContext {
   readonly latentDim: number;
   readonly outputShape: number[];
+  /** As `EncoderContext.condDim`. */
+  readonly condDim?: number;
 }
 export interface ObjectiveContext extends BaseContext {
   /** Shape of one example. */

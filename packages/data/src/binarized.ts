@@ -75,15 +75,17 @@ export function binarizeDataset(ds: Dataset, opts: BinarizeOptions): Dataset {
   checkUnitInterval('train', ds.train);
   checkUnitInterval('test', ds.test);
   const name = opts.name ?? `binarized_${ds.name}`;
+  const classes = ds.numClasses !== undefined ? { numClasses: ds.numClasses } : {};
   const test = binarizeSplit(ds.test, new RandomStream(BINARIZE_STREAMS.test, opts.seed));
   if (opts.binarization === 'static') {
     const train = binarizeSplit(ds.train, new RandomStream(BINARIZE_STREAMS.train, opts.seed));
-    return { name, shape: ds.shape, levels: 2, train, test };
+    return { name, shape: ds.shape, levels: 2, ...classes, train, test };
   }
   return {
     name,
     shape: ds.shape,
     levels: 2,
+    ...classes,
     train: ds.train,
     test,
     transform: (x, rng) => bernoulliBinarize(x, rng),

@@ -15,9 +15,9 @@ async function registry(): Promise<ComponentRegistry> {
 const ctx = (seed = 1) => ({ streams: new RandomStreams(seed), cwd: tmp });
 
 describe('data components through the registry', () => {
-  it('registers binarized_mnist, mnist and synthetic', async () => {
+  it('registers binarized_mnist, fashion_mnist, mnist and synthetic', async () => {
     const r = await registry();
-    expect(r.names('data')).toEqual(['binarized_mnist', 'mnist', 'synthetic']);
+    expect(r.names('data')).toEqual(['binarized_mnist', 'fashion_mnist', 'mnist', 'synthetic']);
     const opts = ComponentRegistry.options(r.get('data', 'synthetic'));
     expect(opts.find((o) => o.name === 'n_train')).toMatchObject({ default: 512, description: 'training examples to generate' });
     expect(opts.every((o) => typeof o.description === 'string' && o.description.length > 0)).toBe(true);
@@ -73,7 +73,7 @@ describe('data components through the registry', () => {
     expect(() => r.build('data', { name: 'mnist', train_limit: -1 }, ctx(), 'data')).toThrowError(/data\.train_limit:/);
     expect(() => r.build('data', { name: 'synthetic', size: 2.5 }, ctx(), 'data')).toThrowError(/data\.size:/);
     expect(() => r.build('data', { name: 'synthetic', n_trian: 3 }, ctx(), 'data')).toThrowError(/unknown option 'n_trian'; allowed: n_train/);
-    expect(() => r.build('data', { name: 'cifar' }, ctx(), 'data')).toThrowError(/unknown data 'cifar'.*binarized_mnist, mnist, synthetic/);
+    expect(() => r.build('data', { name: 'cifar' }, ctx(), 'data')).toThrowError(/unknown data 'cifar'.*binarized_mnist, fashion_mnist, mnist, synthetic/);
   });
 
   it('says how to get MNIST when the configured folder lacks the files', async () => {

@@ -1,6 +1,7 @@
 import { defineComponent } from '@vaelab/core';
 import { z } from 'zod';
 import { BINARIZATIONS, type Binarization, binarizeDataset } from './binarized.js';
+import { loadFashionMnist } from './fashion-mnist.js';
 import { loadMnist } from './mnist.js';
 import { limitDataset } from './subset.js';
 import { makeSynthetic } from './synthetic.js';
@@ -67,6 +68,29 @@ export const binarizedMnistComponent = defineComponent({
     ),
 });
 
+export const fashionMnistComponent = defineComponent({
+  kind: 'data',
+  name: 'fashion_mnist',
+  description: 'Fashion-MNIST (Xiao et al. 2017) from the IDX files of Debian\'s dataset-fashion-mnist: 28x28x1 in [0, 1], 256 levels, labels 0-9',
+  schema: z.object({
+    path: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('folder holding the four IDX files (relative to the project); null: /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist)'),
+    train_limit: limit('training'),
+    test_limit: limit('test'),
+  }),
+  create: (opts, ctx) =>
+    loadFashionMnist({
+      ...(opts.path !== null ? { path: opts.path } : {}),
+      trainLimit: opts.train_limit,
+      testLimit: opts.test_limit,
+      cwd: ctx.cwd,
+    }),
+});
+
 export const syntheticComponent = defineComponent({
   kind: 'data',
   name: 'synthetic',
@@ -87,4 +111,4 @@ export const syntheticComponent = defineComponent({
 });
 
 /** Every data component of this package. */
-export const components = [mnistComponent, binarizedMnistComponent, syntheticComponent] as const;
+export const components = [mnistComponent, binarizedMnistComponent, fashionMnistComponent, syntheticComponent] as const;

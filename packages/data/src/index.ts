@@ -1,6 +1,7 @@
 export { DataFormatError, DatasetNotFoundError } from './errors.js';
 export { parseIdx, readIdxFile, isGzip, type IdxArray, type IdxFile } from './idx.js';
 export { loadMnist, defaultMnistFolder, MNIST_FILES, type MnistOptions } from './mnist.js';
+export { loadFashionMnist, FASHION_MNIST_CLASSES, FASHION_MNIST_DEBIAN_FOLDER, type FashionMnistOptions } from './fashion-mnist.js';
 export { makeSynthetic, SYNTHETIC_PATTERNS, type SyntheticOptions } from './synthetic.js';
 export { takeFirst, limitDataset } from './subset.js';
 export {
@@ -28,4 +29,4 @@ export {
   type Binarization,
   type BinarizeOptions,
 } from './binarized.js';
-export { components, mnistComponent, binarizedMnistComponent, syntheticComponent } from './components.js';
+export { components, mnistComponent, binarizedMnistComponent, fashionMnistComponent, syntheticComponent } from './components.js';

@@ -149,6 +149,7 @@ export function loadMnist(opts: MnistOptions = {}): Dataset {
     name: 'mnist',
     shape: [28, 28, 1],
     levels: 256,
+    numClasses: 10,
     train: loadSplit(files.trainImages, files.trainLabels, trainLimit),
     test: loadSplit(files.testImages, files.testLabels, testLimit),
   };

@@ -115,5 +115,5 @@ export function makeSynthetic(opts: SyntheticOptions, rng: RandomStream): Datase
   checkCount('size', opts.size, 4);
   const train = makeSplit(opts.nTrain, opts.size, rng);
   const test = makeSplit(opts.nTest, opts.size, rng);
-  return { name: 'synthetic', shape: [opts.size, opts.size, 1], levels: null, train, test };
+  return { name: 'synthetic', shape: [opts.size, opts.size, 1], levels: null, numClasses: SYNTHETIC_PATTERNS.length, train, test };
 }

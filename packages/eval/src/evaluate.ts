@@ -100,6 +100,7 @@ export function evaluateModel(model: VaeModel, opts: EvaluateOptions): EvaluateR
   const dims = sizeOf(dataset.shape);
   const { likelihood, posterior, encoder, prior } = model.parts;
   model.setStep(opts.step ?? 0);
+  model.setTraining(false);
 
   // Running state, written from inside tf.tidy (plain numbers and float64 sums, no tensors).
   const acc = {
@@ -125,17 +126,19 @@ export function evaluateModel(model: VaeModel, opts: EvaluateOptions): EvaluateR
   for (const { indices } of evalBatches(total, opts.batchSize)) {
     const n = indices.length;
     tf.tidy(() => {
-      const { x: stored } = gatherBatch(split, dataset.shape, indices);
+      const { x: stored, labels } = gatherBatch(split, dataset.shape, indices);
       const x = dataset.transform ? dataset.transform(stored, rng, false) : stored;
+      // a conditional model's one-hot labels, [n, numClasses]; undefined otherwise
+      const cond = model.conditional ? model.condition(labels) : undefined;
       // Encode once: the importance samples, the reconstruction and the KL per dimension share q.
-      const q = posterior.distribution(encoder.apply(x));
+      const q = posterior.distribution(encoder.apply(x, cond));
       const p = prior.distribution(n);
-      const rec = reconstructFrom(model, q, rng);
+      const rec = reconstructFrom(model, q, rng, cond);
       const mse = squaredError(x, rec.reconstruction);
       if (q.deterministic) {
         // A point mass has no density: only −log p(x | z) at its one z, and the reconstruction.
         acc.deterministic = true;
-        const nll = tf.neg(likelihood.distribution(model.parts.decoder.apply(q.sample(rng))).logProb(x));
+        const nll = tf.neg(likelihood.distribution(model.parts.decoder.apply(q.sample(rng), cond)).logProb(x));
         const batchSums = tf.stack([tf.sum(nll), tf.sum(mse)]).dataSync();
         acc.reconstruction += batchSums[0]!;
         acc.mse += batchSums[1]!;
@@ -144,6 +147,7 @@ export function evaluateModel(model: VaeModel, opts: EvaluateOptions): EvaluateR
           samples: opts.iwSamples,
           rng,
           ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
+          ...(cond ? { cond } : {}),
         });
         const batchSums = tf.stack([tf.sum(is.logLikelihood), tf.sum(is.reconstruction), tf.sum(is.kl), tf.sum(mse)]).dataSync();
         acc.logLikelihood += batchSums[0]!;

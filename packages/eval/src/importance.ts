@@ -15,6 +15,8 @@ export interface ImportanceOptions {
   chunkSize?: number;
   /** Noise for z ~ q(z | x) (the CLI passes the run's 'eval' stream). */
   rng: RandomStream;
+  /** The batch's condition in a conditional model ([batch, numClasses], see VaeModel.condition). */
+  cond?: tf.Tensor;
 }
 
 /** Per-example estimates for one batch, each [batch], in nats. */
@@ -52,7 +54,7 @@ export function importanceSample(model: VaeModel, x: tf.Tensor, opts: Importance
   checkPositiveInt('samples (K)', opts.samples);
   let klAnalytic = false;
   const out = tf.tidy(() => {
-    const r = importanceSampleFrom(model, x, posterior.distribution(encoder.apply(x)), prior.distribution(x.shape[0]!), opts);
+    const r = importanceSampleFrom(model, x, posterior.distribution(encoder.apply(x, opts.cond)), prior.distribution(x.shape[0]!), opts);
     klAnalytic = r.klAnalytic;
     return { logLikelihood: r.logLikelihood, reconstruction: r.reconstruction, kl: r.kl };
   });
@@ -94,7 +96,9 @@ export function importanceSampleFrom(model: VaeModel, x: tf.Tensor, q: Distribut
         // [c·batch, ...event], sample-major: row s·batch + b holds sample s of example b.
         const zFlat = tf.concat(zs, 0);
         tileReps[0] = c;
-        const px = likelihood.distribution(decoder.apply(zFlat));
+        // the condition tiled sample-major, as zFlat
+        const cond = opts.cond && (c === 1 ? opts.cond : tf.tile(opts.cond, [c, 1]));
+        const px = likelihood.distribution(decoder.apply(zFlat, cond));
         const logPx = tf.reshape(px.logProb(tf.tile(x, tileReps)), [c, batch]);
         const ratio = tf.sub(tf.stack(logQ), tf.stack(logPrior)); // [c, batch]
         const logW = tf.sub(logPx, ratio);

@@ -18,11 +18,11 @@ export interface Reconstruction {
  * convention of reconstruction grids and MSEs. Falls back to z ~ q (drawn from `rng`) for
  * posteriors without a mean. x: [batch, ...dataShape].
  */
-export function reconstruct(model: VaeModel, x: tf.Tensor, rng: RandomStream): Reconstruction {
+export function reconstruct(model: VaeModel, x: tf.Tensor, rng: RandomStream, cond?: tf.Tensor): Reconstruction {
   const { encoder, posterior } = model.parts;
   let at: ReconstructionPoint = 'posterior_mean';
   const out = tf.tidy(() => {
-    const r = reconstructFrom(model, posterior.distribution(encoder.apply(x)), rng);
+    const r = reconstructFrom(model, posterior.distribution(encoder.apply(x, cond)), rng, cond);
     at = r.at;
     const kept: { reconstruction: tf.Tensor; posteriorMean?: tf.Tensor } = { reconstruction: r.reconstruction };
     if (r.posteriorMean) kept.posteriorMean = r.posteriorMean;
@@ -32,13 +32,13 @@ export function reconstruct(model: VaeModel, x: tf.Tensor, rng: RandomStream): R
 }
 
 /** As `reconstruct`, from q(z|x) already built. */
-export function reconstructFrom(model: VaeModel, q: Distribution, rng: RandomStream): Reconstruction {
+export function reconstructFrom(model: VaeModel, q: Distribution, rng: RandomStream, cond?: tf.Tensor): Reconstruction {
   const { decoder, likelihood } = model.parts;
   const at: ReconstructionPoint = q.mean ? 'posterior_mean' : 'sample';
   const out = tf.tidy(() => {
     const mean = q.mean ? q.mean() : undefined;
     const z = mean ?? (q.rsample ? q.rsample(rng) : q.sample(rng));
-    const px = likelihood.distribution(decoder.apply(z));
+    const px = likelihood.distribution(decoder.apply(z, cond));
     const reconstruction = px.mean ? px.mean() : px.mode ? px.mode() : px.sample(rng);
     // clones: a distribution may hand back one of its own tensors (Normal's mean is its loc)
     const kept: { reconstruction: tf.Tensor; posteriorMean?: tf.Tensor } = { reconstruction: tf.clone(reconstruction) };

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type Decoder, type Encoder, type RandomStream, ShapeError, defineComponent, sizeOf } from '@vaelab/core';
 import { z } from 'zod';
+import { checkCond } from './image.js';
 import { ACTIVATIONS, type Activation, Dense, INITS, type Init, activate } from './dense.js';
 
 export interface MlpOptions {
@@ -23,14 +24,16 @@ export class Mlp implements Encoder, Decoder {
     readonly outputShape: number[],
     readonly options: MlpOptions,
     rng: RandomStream,
+    /** Size of a label condition (one-hot) concatenated to the flattened input; 0 for none. */
+    readonly condDim = 0,
   ) {
     this.inputSize = sizeOf(inputShape);
-    const sizes = [this.inputSize, ...options.hidden, sizeOf(outputShape)];
+    const sizes = [this.inputSize + condDim, ...options.hidden, sizeOf(outputShape)];
     this.layers = sizes.slice(1).map((out, i) => new Dense(sizes[i]!, out, options.init, rng));
   }
 
-  // x: [batch, ...inputShape] -> [batch, ...outputShape]
-  apply(x: tf.Tensor): tf.Tensor {
+  // x: [batch, ...inputShape], cond: [batch, condDim] -> [batch, ...outputShape]
+  apply(x: tf.Tensor, cond?: tf.Tensor): tf.Tensor {
     const batch = x.shape[0]!;
     if (sizeOf(x.shape.slice(1)) !== this.inputSize) {
       throw new ShapeError(
@@ -38,6 +41,8 @@ export class Mlp implements Encoder, Decoder {
       );
     }
     let h = (x.rank === 2 ? x : tf.reshape(x, [batch, this.inputSize])) as tf.Tensor2D;
+    const c = checkCond('mlp', cond, this.condDim, batch);
+    if (c) h = tf.concat([h, c], 1);
     this.layers.forEach((layer, i) => {
       h = layer.apply(h);
       if (i < this.layers.length - 1) h = activate(h, this.options.activation) as tf.Tensor2D;
@@ -65,7 +70,7 @@ export const mlpEncoder = defineComponent({
   name: 'mlp',
   description: 'MLP encoder: flattened input -> hidden layers -> posterior parameters.',
   schema: mlpSchema,
-  create: (options, ctx) => new Mlp(ctx.inputShape, ctx.outputShape, options, ctx.streams.stream('init/encoder')),
+  create: (options, ctx) => new Mlp(ctx.inputShape, ctx.outputShape, options, ctx.streams.stream('init/encoder'), ctx.condDim ?? 0),
 });
 
 export const mlpDecoder = defineComponent({
@@ -73,5 +78,5 @@ export const mlpDecoder = defineComponent({
   name: 'mlp',
   description: 'MLP decoder: latent -> hidden layers -> likelihood parameters, reshaped to the data shape.',
   schema: mlpSchema,
-  create: (options, ctx) => new Mlp([ctx.latentDim], ctx.outputShape, options, ctx.streams.stream('init/decoder')),
+  create: (options, ctx) => new Mlp([ctx.latentDim], ctx.outputShape, options, ctx.streams.stream('init/decoder'), ctx.condDim ?? 0),
 });

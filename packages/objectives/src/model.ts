@@ -8,6 +8,7 @@ import {
   type PosteriorFamily,
   type Prior,
   type RandomStream,
+  VaeLabError,
   assertShape,
 } from '@vaelab/core';
 
@@ -19,6 +20,11 @@ export interface VaeParts {
   prior: Prior;
   latentDim: number;
   dataShape: number[];
+  /**
+   * Number of classes of the label condition in a conditional VAE (Sohn et al. 2015): the encoder
+   * and decoder then take cond = one-hot(label), [batch, numClasses]. Absent for an unconditional model.
+   */
+  numClasses?: number;
 }
 
 /**
@@ -44,6 +50,32 @@ export class VaeModel {
   /** Tell every part the global step (schedules such as a temperature follow it). */
   setStep(step: number): void {
     for (const part of PARTS) this.parts[part].setStep?.(step);
+  }
+
+  /** Tell every part whether the next calls are training steps (batch norm's statistics follow it). */
+  setTraining(training: boolean): void {
+    for (const part of PARTS) this.parts[part].setTraining?.(training);
+  }
+
+  /** Whether the encoder and decoder take a label condition. */
+  get conditional(): boolean {
+    return (this.parts.numClasses ?? 0) > 0;
+  }
+
+  /**
+   * The condition for a batch with these labels: one-hot [batch, numClasses] in a conditional
+   * model, undefined otherwise. A conditional model without labels is an error that says so.
+   */
+  condition(labels: tf.Tensor | Int32Array | number[] | undefined): tf.Tensor2D | undefined {
+    const k = this.parts.numClasses ?? 0;
+    if (k <= 0) return undefined;
+    if (labels === undefined) throw new VaeLabError(`conditional model: this batch has no labels, and the encoder and decoder need one of ${k} classes per example`);
+    return tf.tidy(() => {
+      const l = labels instanceof tf.Tensor ? tf.cast(labels, 'int32') : tf.tensor1d(Array.from(labels), 'int32');
+      // int32 one-hot, then a cast: tfjs-wasm 4.22's OneHot ignores the dtype argument and writes
+      // integer bits into a float32 tensor (1 reads as 1.4e-45).
+      return tf.cast(tf.oneHot(tf.reshape(l, [-1]) as tf.Tensor1D, k), 'float32') as tf.Tensor2D;
+    });
   }
 
   /**
