@@ -1,9 +1,15 @@
 // Training throughput (samples/s) of the mnist_vae model: MLP 784-400-20-400-784, diagonal
 // Gaussian posterior, standard normal prior, Bernoulli likelihood, Adam, batch 128.
-// Usage: node bench/throughput.mjs [--backends wasm,wasm-stock,cpu] [--steps N] [--out FILE]
-// `wasm-stock` is wasm with tfjs's own matMul gradient (transposed matMuls, DESIGN §7) instead of
-// the one @vaelab/core installs, to show what that buys. Each backend runs in its own process (a
-// tfjs process has one active backend at a time); results go to bench/results/throughput.json.
+// Usage: node bench/throughput.mjs [--backends wasm,wasm-fused,wasm-stock,cpu] [--steps N] [--repeats R] [--out FILE]
+// `wasm` is the default path (tf.train.adam); `wasm-fused` the same with the fused Adam
+// (`trainer.optimizer.fused=true`: one WebAssembly SIMD pass per variable). `wasm-stock` is wasm
+// with tfjs's own matMul gradient (transposed matMuls, DESIGN §7) instead of the one @vaelab/core
+// installs, to show what that buys. Each measurement runs in its own process (a tfjs process has
+// one active backend at a time), R times per variant in rotated order (default 3 for the wasm
+// variants, 1 for the slow ones); the median and the range are reported, because this 2-core
+// machine is shared and noisy. `weights_sha256` hashes the model after the timed steps: variants
+// that promise the same arithmetic (wasm and wasm-fused) must print the same hash.
+// Results go to bench/results/throughput.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,7 +24,7 @@ const opt = (name, dflt) => {
 
 if (args[0] === '--child') {
   const variant = args[1];
-  const backend = variant === 'wasm-stock' ? 'wasm' : variant;
+  const backend = variant === 'wasm-stock' || variant === 'wasm-fused' ? 'wasm' : variant;
   const steps = Number(args[2]);
   const tf = await import('@tensorflow/tfjs-core');
   const core = await import('@vaelab/core');
@@ -27,7 +33,11 @@ if (args[0] === '--child') {
   const { BernoulliLikelihood } = await import('@vaelab/likelihoods');
   const { StandardNormalPrior } = await import('@vaelab/priors');
   const { VaeModel, Elbo } = await import('@vaelab/objectives');
-  const { trainStep } = await import('@vaelab/trainers');
+  const { trainStep, FusedAdamOptimizer } = await import('@vaelab/trainers');
+  const { createHash } = await import('node:crypto');
+  // tfjs's own gradients are registered by @tensorflow/tfjs (ensureGradients); take the stock
+  // matMul gradient before selectBackend installs the fast one over it
+  await core.ensureGradients();
   const stockGradient = tf.getGradient('BatchMatMul');
   await core.selectBackend(backend);
   if (variant === 'wasm-stock') tf.registerGradient(stockGradient);
@@ -47,7 +57,7 @@ if (args[0] === '--child') {
     dataShape,
   });
   const objective = new Elbo({ samples: 1, klSamples: 1 });
-  const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
+  const optimizer = variant === 'wasm-fused' ? new FusedAdamOptimizer(1e-3, 0.9, 0.999, 1e-8) : tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
   const batch = 128;
   // Grey-level images in [0, 1] (the values do not change the cost of a step).
   const x = tf.tidy(() => streams.stream('bench').uniform([batch, ...dataShape]));
@@ -60,28 +70,72 @@ if (args[0] === '--child') {
   for (let i = 0; i < steps; i++) trainStep(parts, x, noise, { step: i, epoch: 0 });
   const seconds = (performance.now() - t0) / 1000;
   const leaked = tf.memory().numTensors - before;
+  const hash = createHash('sha256');
+  for (const v of model.variables) hash.update(new Uint8Array(Float32Array.from(v.dataSync()).buffer));
   process.stdout.write(
-    JSON.stringify({ backend: variant, batch, steps, seconds, samples_per_second: (steps * batch) / seconds, ms_per_step: (1000 * seconds) / steps, tensors_leaked: leaked }) + '\n',
+    JSON.stringify({
+      backend: variant,
+      batch,
+      steps,
+      seconds,
+      samples_per_second: (steps * batch) / seconds,
+      ms_per_step: (1000 * seconds) / steps,
+      tensors_leaked: leaked,
+      weights_sha256: hash.digest('hex').slice(0, 16),
+      // which of the fused optimizer's paths ran ('wasm-simd' expected on wasm); null for tf.train.adam
+      optimizer_path: optimizer.lastPath ?? null,
+    }) + '\n',
   );
   process.exit(0);
 }
 
-const backends = opt('backends', 'wasm,wasm-stock,cpu').split(',');
-const results = [];
-for (const backend of backends) {
-  const steps = Number(opt('steps', backend === 'wasm' ? '200' : '30'));
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', backend, String(steps)], {
-    encoding: 'utf8',
-  });
-  if (child.status !== 0) {
-    console.error(child.stderr);
-    process.exit(child.status ?? 1);
+const backends = opt('backends', 'wasm,wasm-fused,wasm-stock,cpu').split(',');
+const fast = (b) => b === 'wasm' || b === 'wasm-fused';
+const repeats = (b) => Number(opt('repeats', fast(b) ? '3' : '1'));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const runsOf = Object.fromEntries(backends.map((b) => [b, []]));
+const rounds = Math.max(...backends.map(repeats));
+for (let round = 0; round < rounds; round++) {
+  // rotate the order each round, so that no variant always runs first (or after the slow one)
+  const order = backends.map((_, i) => backends[(i + round) % backends.length]).filter((b) => runsOf[b].length < repeats(b));
+  for (const backend of order) {
+    const steps = Number(opt('steps', fast(backend) ? '200' : '30'));
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', backend, String(steps)], { encoding: 'utf8' });
+    if (child.status !== 0) {
+      console.error(child.stderr);
+      process.exit(child.status ?? 1);
+    }
+    const r = JSON.parse(child.stdout.trim().split('\n').pop());
+    runsOf[backend].push(r);
+    console.log(`${r.backend.padEnd(10)} ${r.samples_per_second.toFixed(0).padStart(7)} samples/s  (${r.ms_per_step.toFixed(1)} ms/step, batch ${r.batch}, ${r.steps} steps, ${r.tensors_leaked} tensors leaked, weights ${r.weights_sha256})`);
   }
-  const r = JSON.parse(child.stdout.trim().split('\n').pop());
-  results.push(r);
-  console.log(
-    `${r.backend.padEnd(10)} ${r.samples_per_second.toFixed(0).padStart(7)} samples/s  (${r.ms_per_step.toFixed(1)} ms/step, batch ${r.batch}, ${r.steps} steps, ${r.tensors_leaked} tensors leaked)`,
-  );
+}
+const results = backends.map((backend) => {
+  const runs = runsOf[backend];
+  const rates = runs.map((r) => r.samples_per_second);
+  const med = median(rates);
+  return {
+    backend,
+    batch: runs[0].batch,
+    steps: runs[0].steps,
+    repeats: runs.length,
+    samples_per_second: med,
+    samples_per_second_min: Math.min(...rates),
+    samples_per_second_max: Math.max(...rates),
+    ms_per_step: (1000 * runs[0].batch) / med,
+    tensors_leaked: Math.max(...runs.map((r) => r.tensors_leaked)),
+    weights_sha256: [...new Set(runs.map((r) => r.weights_sha256))].join(','),
+    runs,
+  };
+});
+console.log('\n| variant | samples/s, median (min–max) | ms/step | runs | weights after the timed steps |');
+console.log('| --- | ---: | ---: | ---: | --- |');
+for (const r of results) {
+  console.log(`| ${r.backend} | ${r.samples_per_second.toFixed(0)} (${r.samples_per_second_min.toFixed(0)}–${r.samples_per_second_max.toFixed(0)}) | ${r.ms_per_step.toFixed(1)} | ${r.repeats} | ${r.weights_sha256} |`);
 }
 const out = opt('out', join(here, 'results', 'throughput.json'));
 mkdirSync(dirname(out), { recursive: true });

@@ -17,6 +17,10 @@ export {
 } from './checkpoint-store.js';
 export { type CheckpointFaultHook, type FileOp, checkpointFileOps, setCheckpointFaultHook } from './durable-fs.js';
 export { adam, rmsprop, sgd } from './optimizers.js';
+export { FusedAdamOptimizer } from './fused-adam.js';
+export { type FusedPath, FusedOptimizer } from './fused-optimizer.js';
+export { FusedRmspropOptimizer } from './fused-rmsprop.js';
+export { FusedSgdOptimizer } from './fused-sgd.js';
 export {
   type CheckpointMeta,
   type CheckpointReason,
@@ -30,6 +34,7 @@ export {
   type TrainerOptionsInput,
   type TrainerState,
   TrainerOptionsError,
+  batchCondition,
   batchInput,
   checkTrainerAgainstData,
   evaluate,

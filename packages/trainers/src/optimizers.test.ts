@@ -11,9 +11,13 @@ describe('optimizer components', () => {
   // Minimizing (w − 3)² from w = 0: every optimizer must move w toward 3.
   it.each([
     [{ name: 'adam', lr: 0.1 }],
+    [{ name: 'adam', lr: 0.1, fused: true }],
     [{ name: 'sgd', lr: 0.1 }],
     [{ name: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true }],
     [{ name: 'rmsprop', lr: 0.05 }],
+    [{ name: 'sgd', lr: 0.1, fused: true }],
+    [{ name: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true, fused: true }],
+    [{ name: 'rmsprop', lr: 0.05, fused: true }],
   ])('%o is built from config and descends', (block) => {
     const optimizer = registry.build('optimizer', block, ctx, 'trainer.optimizer');
     const w = tf.variable(tf.scalar(0));
@@ -25,7 +29,7 @@ describe('optimizer components', () => {
 
   it('adam takes the paper’s ε = 1e-8 by default', () => {
     const { options } = registry.resolve('optimizer', { name: 'adam' });
-    expect(options).toEqual({ lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+    expect(options).toEqual({ lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, fused: false });
   });
 
   it('rejects bad options with the config path', () => {

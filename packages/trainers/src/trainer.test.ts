@@ -10,6 +10,7 @@ import { Elbo, VaeModel } from '@vaelab/objectives';
 import { DiagonalGaussianPosterior } from '@vaelab/posteriors';
 import { StandardNormalPrior } from '@vaelab/priors';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FusedAdamOptimizer } from './fused-adam.js';
 import {
   type CheckpointMeta,
   type CheckpointReason,
@@ -50,8 +51,11 @@ function setup(seed = 1, makeOptimizer: () => tf.Optimizer = () => tf.train.adam
   return { streams, dataset, model, optimizer, objective: new Elbo({ samples: 1, klSamples: 1 }) };
 }
 
-async function run(seed: number, stopAfterStep?: number, resumeFrom?: string) {
-  const s = setup(seed);
+const stockAdam = () => tf.train.adam(1e-2, 0.9, 0.999, 1e-8);
+const fusedAdam = () => new FusedAdamOptimizer(1e-2, 0.9, 0.999, 1e-8);
+
+async function run(seed: number, stopAfterStep?: number, resumeFrom?: string, makeOptimizer: () => tf.Optimizer = stockAdam) {
+  const s = setup(seed, makeOptimizer);
   const records: MetricsRecord[] = [];
   const dir = resumeFrom ?? join(mkdtempSync(join(tmpdir(), 'vaelab-ckpt-')), 'latest');
   const parts = { variables: s.model.namedVariables(), optimizer: s.optimizer, streams: s.streams };
@@ -80,27 +84,40 @@ describe('train', () => {
     expect(c.records).not.toEqual(a.records);
   });
 
-  it('resumes exactly from a checkpoint taken after any step of an epoch', async () => {
-    const straight = await run(1);
+  it.each([
+    ['tf.train.adam', stockAdam],
+    ['fused adam', fusedAdam],
+  ])('resumes exactly from a checkpoint taken after any step of an epoch (%s)', async (_, makeOptimizer) => {
+    const straight = await run(1, undefined, undefined, makeOptimizer);
     // Every stop point of the first epoch: Adam's bias-correction state must round-trip for each t.
     for (let k = 1; k <= 6; k++) {
-      const first = await run(1, k);
+      const first = await run(1, k, undefined, makeOptimizer);
       expect(first.result.interrupted).toBe(true);
       expect(first.result.state).toMatchObject({ epoch: 0, batch: k, step: k });
       expect(hasCheckpoint(first.dir)).toBe(true);
-      const resumed = await run(1, undefined, first.dir);
+      const resumed = await run(1, undefined, first.dir, makeOptimizer);
       expect(resumed.result.interrupted).toBe(false);
       expect(resumed.records).toEqual(straight.records);
       expect(resumed.weights).toEqual(straight.weights);
     }
   });
 
-  it('resumes exactly from an end-of-epoch checkpoint', async () => {
-    const straight = await run(1);
-    const first = await run(1, 7); // 100 / 16 → 7 batches: stops at the end of epoch 1
+  it.each([
+    ['tf.train.adam', stockAdam],
+    ['fused adam', fusedAdam],
+  ])('resumes exactly from an end-of-epoch checkpoint (%s)', async (_, makeOptimizer) => {
+    const straight = await run(1, undefined, undefined, makeOptimizer);
+    const first = await run(1, 7, undefined, makeOptimizer); // 100 / 16 → 7 batches: stops at the end of epoch 1
     expect(first.result.state).toMatchObject({ epoch: 1, batch: 0 });
-    const resumed = await run(1, undefined, first.dir);
+    const resumed = await run(1, undefined, first.dir, makeOptimizer);
     expect([...first.records, ...resumed.records]).toEqual(straight.records);
+  });
+
+  it('fused adam trains to the same losses and weights as tf.train.adam, bit for bit (wasm)', async () => {
+    const stock = await run(1, undefined, undefined, stockAdam);
+    const fused = await run(1, undefined, undefined, fusedAdam);
+    expect(fused.records).toEqual(stock.records);
+    expect(fused.weights).toEqual(stock.weights);
   });
 
   it('a training step leaves the number of tensors unchanged', () => {

@@ -266,6 +266,19 @@ export function batchInput(
 }
 
 /**
+ * The condition for the examples at `indices` in a conditional model (one-hot labels,
+ * [indices.length, numClasses]); undefined for an unconditional one. A conditional model on a split
+ * without labels is an error that says so.
+ */
+export function batchCondition(model: VaeModel, split: DataSplit, indices: Int32Array | number[]): tf.Tensor2D | undefined {
+  if (!model.conditional) return undefined;
+  if (!split.labels) return model.condition(undefined);
+  const labels = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) labels[i] = split.labels[indices[i]!]!;
+  return model.condition(labels);
+}
+
+/**
  * The loss, its terms and the elements of its vectors as numbers, [loss, ...terms, ...vectors],
  * read in one transfer. Vector element i of `v` is named `v[i]`.
  */
@@ -288,18 +301,27 @@ export function trainStep(
   x: tf.Tensor,
   noise: RandomStream,
   at: { step: number; epoch: number },
+  /** The batch's condition in a conditional model (see `batchCondition`). */
+  cond?: tf.Tensor,
 ): { names: string[]; values: Float32Array } {
   let terms: Record<string, tf.Tensor> = {};
   let vectors: Record<string, tf.Tensor> = {};
   args.model.setStep(at.step);
-  const { value, grads } = tf.variableGrads(() => {
-    const corrupted = args.objective.corrupt?.(x, noise);
-    const fwd = args.model.forward(x, noise, undefined, corrupted);
-    const r = args.objective.loss(fwd, { step: at.step, epoch: at.epoch, training: true, noise });
-    terms = Object.fromEntries(Object.entries(r.terms).map(([k, t]) => [k, tf.keep(t)]));
-    vectors = Object.fromEntries(Object.entries(r.vectors ?? {}).map(([k, t]) => [k, tf.keep(t)]));
-    return r.loss;
-  }, args.model.variables);
+  args.model.setTraining(true);
+  let computed: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  try {
+    computed = tf.variableGrads(() => {
+      const corrupted = args.objective.corrupt?.(x, noise);
+      const fwd = args.model.forward(x, noise, cond, corrupted);
+      const r = args.objective.loss(fwd, { step: at.step, epoch: at.epoch, training: true, noise });
+      terms = Object.fromEntries(Object.entries(r.terms).map(([k, t]) => [k, tf.keep(t)]));
+      vectors = Object.fromEntries(Object.entries(r.vectors ?? {}).map(([k, t]) => [k, tf.keep(t)]));
+      return r.loss;
+    }, args.model.variables);
+  } finally {
+    args.model.setTraining(false);
+  }
+  const { value, grads } = computed;
   const { names, values } = lossValues(value, terms, vectors);
   tf.dispose([value, ...Object.values(terms), ...Object.values(vectors)]);
   try {
@@ -332,10 +354,11 @@ export function evaluate(
 ): Record<string, number | number[]> {
   const sums: Record<string, number> = {};
   model.setStep(at.step);
+  model.setTraining(false);
   for (const { indices } of evalBatches(split, batchSize)) {
     const { names, values } = tf.tidy(() => {
       const x = batchInput(dataset, split, indices, noise, false);
-      const r = objective.loss(model.forward(x, noise), { step: at.step, epoch: at.epoch, training: false, noise });
+      const r = objective.loss(model.forward(x, noise, batchCondition(model, split, indices)), { step: at.step, epoch: at.epoch, training: false, noise });
       return lossValues(r.loss, r.terms, r.vectors);
     });
     names.forEach((name, i) => (sums[name] = (sums[name] ?? 0) + values[i]! * indices.length));
@@ -438,14 +461,16 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
         const lr = typeof baseLr === 'number' ? learningRate(options.lr_schedule, baseLr, state.step, runSteps) : Number.NaN;
         if (scheduled) setLearningRate(optimizer, lr);
         const x = batchInput(dataset, dataset.train, indices, dataNoise, true);
+        const cond = batchCondition(model, dataset.train, indices);
         let result: { names: string[]; values: Float32Array };
         try {
-          result = trainStep({ model, objective, optimizer, options }, x, noise, { step: state.step, epoch: state.epoch });
+          result = trainStep({ model, objective, optimizer, options }, x, noise, { step: state.step, epoch: state.epoch }, cond);
         } catch (e) {
           if (e instanceof NonFiniteLossError) await save('non-finite');
           throw e;
         } finally {
           x.dispose();
+          cond?.dispose();
         }
         const { names, values } = result;
         names.forEach((name, i) => {

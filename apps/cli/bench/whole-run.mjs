@@ -1,0 +1,119 @@
+// Whole-run time of the mnist_vae experiment, process start to end, against PyTorch on the same
+// machine in the same run: what a researcher waits for. Each repeat runs every variant once, in
+// rotated order, and the median and range over repeats are reported (the machine is shared and
+// noisy).
+//   vaelab        node bin/vaelab.js train experiment=mnist_vae trainer.epochs=E   (the default install)
+//   vaelab-fused  the same with trainer.optimizer.fused=true
+//   pytorch       /usr/bin/python3 bench/pytorch_mnist_vae.py --epochs E --threads 1 (Debian's
+//                 python3-torch; skipped, and said so, when it is not installed). OPENBLAS_CORETYPE
+//                 and OPENBLAS_L2_SIZE are removed from its environment: this machine's environment
+//                 pins OpenBLAS to Haswell kernels, which costs PyTorch ~12% (notes/performance.md).
+// Usage: node bench/whole-run.mjs [--epochs 2] [--repeats 3] [--variants vaelab,vaelab-fused,pytorch] [--out FILE]
+// Results go to bench/results/whole-run.json.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const epochs = Number(opt('epochs', '2'));
+const repeats = Number(opt('repeats', '3'));
+const python = '/usr/bin/python3';
+
+const torchCheck = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+const torchVersion = torchCheck.status === 0 ? torchCheck.stdout.trim() : null;
+let variants = opt('variants', 'vaelab,vaelab-fused,pytorch').split(',');
+if (!torchVersion && variants.includes('pytorch')) {
+  console.log('pytorch: skipped (python3-torch is not installed: apt-get install -y python3-torch libopenblas0-pthread)');
+  variants = variants.filter((v) => v !== 'pytorch');
+}
+
+const work = mkdtempSync(join(tmpdir(), 'vaelab-whole-run-'));
+const pytorchEnv = { ...process.env };
+delete pytorchEnv.OPENBLAS_CORETYPE;
+delete pytorchEnv.OPENBLAS_L2_SIZE;
+
+function command(variant, i) {
+  const out = join(work, `${variant}-${i}`);
+  if (variant === 'pytorch') {
+    return { file: python, argv: [join(here, 'pytorch_mnist_vae.py'), '--epochs', String(epochs), '--threads', '1', '--out', join(work, `pytorch-${i}.json`)], env: pytorchEnv };
+  }
+  const overrides = [`experiment=mnist_vae`, `trainer.epochs=${epochs}`, ...(variant === 'vaelab-fused' ? ['trainer.optimizer.fused=true'] : [])];
+  return { file: process.execPath, argv: [join(here, '..', 'bin', 'vaelab.js'), 'train', ...overrides, '--out', out, '--quiet'], env: process.env };
+}
+
+/** The last test loss the run printed (nats per example). */
+function testLoss(variant, stdout) {
+  const matches = variant === 'pytorch' ? [...stdout.matchAll(/test loss ([\d.]+)/g)] : [...stdout.matchAll(/test loss ([\d.]+) nats per example/g)];
+  const last = matches.at(-1);
+  return last ? Number(last[1]) : null;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const runsOf = Object.fromEntries(variants.map((v) => [v, []]));
+try {
+  for (let round = 0; round < repeats; round++) {
+    const order = variants.map((_, i) => variants[(i + round) % variants.length]);
+    for (const variant of order) {
+      const { file, argv, env } = command(variant, round);
+      const t0 = performance.now();
+      const child = spawnSync(file, argv, { encoding: 'utf8', env, cwd: join(here, '..') });
+      const seconds = (performance.now() - t0) / 1000;
+      if (child.status !== 0) {
+        console.error(`${variant} failed (exit ${child.status}):\n${child.stdout}\n${child.stderr}`);
+        process.exit(1);
+      }
+      const loss = testLoss(variant, child.stdout);
+      runsOf[variant].push({ seconds, test_loss: loss });
+      console.log(`${variant.padEnd(13)} ${seconds.toFixed(1).padStart(6)} s  (${epochs} epochs, whole process; test loss ${loss ?? '?'})`);
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+const summary = variants.map((variant) => {
+  const seconds = runsOf[variant].map((r) => r.seconds);
+  return { variant, median_seconds: median(seconds), min_seconds: Math.min(...seconds), max_seconds: Math.max(...seconds), runs: runsOf[variant] };
+});
+const reference = summary.find((s) => s.variant === 'pytorch');
+for (const s of summary) {
+  // speed relative to PyTorch: its time over ours (1 = as fast; the issue's target is ≥ 0.5)
+  if (reference) s.ratio_vs_pytorch = reference.median_seconds / s.median_seconds;
+}
+console.log(`\n| variant | seconds, median (min–max) | speed vs PyTorch (its time / ours) | test loss after ${epochs} epochs |`);
+console.log('| --- | ---: | ---: | ---: |');
+for (const s of summary) {
+  const losses = [...new Set(s.runs.map((r) => r.test_loss))].join(', ');
+  console.log(`| ${s.variant} | ${s.median_seconds.toFixed(1)} (${s.min_seconds.toFixed(1)}–${s.max_seconds.toFixed(1)}) | ${s.ratio_vs_pytorch?.toFixed(2) ?? '–'} | ${losses} |`);
+}
+const out = opt('out', join(here, 'results', 'whole-run.json'));
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      benchmark: `mnist_vae whole run: ${epochs} full MNIST epochs with test evaluations, process start to end`,
+      node: process.version,
+      torch: torchVersion,
+      pytorch_env: 'OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; --threads 1',
+      date: new Date().toISOString(),
+      repeats,
+      results: summary,
+    },
+    null,
+    2,
+  ) + '\n',
+);
+console.log(`wrote ${out}`);
