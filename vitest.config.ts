@@ -10,7 +10,7 @@ alias['@vaelab/cli'] = fileURLToPath(new URL('./apps/cli/src/index.ts', import.m
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
     setupFiles: ['./vitest.setup.ts'],
     pool: 'forks',
     maxWorkers: 2,

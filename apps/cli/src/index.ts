@@ -5,3 +5,5 @@ export { executeRun, type ExecuteOptions, type ExecuteResult } from './execute.j
 export { runConfigSchema, type RunConfig } from './schema.js';
 export { RUN_FILES, readMetrics } from '@vaelab/runs';
 export { type Io, processIo } from './io.js';
+export { type TrainedRun, loadTrainedRun, examples, labelsOf } from './trained.js';
+export { attributeVectorOf, editExamples } from './edit.js';

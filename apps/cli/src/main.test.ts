@@ -129,12 +129,13 @@ describe('vaelab train', () => {
     });
   });
 
-  it('sweeps with -m: one run folder per combination', async () => {
+  it('sweeps with -m: one sweep folder, one run folder per combination (more in sweep.test.ts)', async () => {
     const out = tmp('sweep');
     const io = capture();
     expect(await main(['train', ...TINY, 'trainer.epochs=1', 'seed=1,2', 'latent_dim=2,3', '-m', '--out', out], io)).toBe(0);
-    const dirs = runDirs(out).sort();
-    expect(dirs).toHaveLength(4);
+    const [sweep] = runDirs(out);
+    expect(readdirSync(sweep!).sort()).toEqual(['000_seed=1_latent_dim=2', '001_seed=1_latent_dim=3', '002_seed=2_latent_dim=2', '003_seed=2_latent_dim=3', 'sweep.yaml']);
+    const dirs = readdirSync(sweep!).filter((d) => d !== 'sweep.yaml').map((d) => join(sweep!, d));
     const seeds = dirs.map((d) => parse(readFileSync(join(d, 'config.yaml'), 'utf8'))).map((c) => [c.seed, c.latent_dim]);
     expect(seeds.sort()).toEqual([[1, 2], [1, 3], [2, 2], [2, 3]]);
   });

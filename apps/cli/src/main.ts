@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import {
   ConfigError,
+  type PlainOverride,
   composeConfig,
   expandSweeps,
   loadProjectConfig,
@@ -13,6 +14,7 @@ import {
 import { type BackendSelection, COMPONENT_KINDS, type ComponentKind, ComponentRegistry, VaeLabError } from '@vaelab/core';
 import { checkConfig } from './build.js';
 import { type EvalFlags, evaluateRun, parseEvalFlags } from './eval.js';
+import { registerUseCommands } from './use-commands.js';
 import { type ExecuteResult, executeRun } from './execute.js';
 import { type Io, processIo } from './io.js';
 import { builtinRegistry, loadPlugins } from './registry.js';
@@ -21,6 +23,11 @@ import { initCommand } from './init.js';
 import { versionText } from './version.js';
 import { RUN_FILES, checkOutDir, createRunDir, writeRunStart } from '@vaelab/runs';
 import { type ProgressSettings, progressSettings } from './progress.js';
+import { isSweepDir } from '@vaelab/runs';
+import { LocalProcessPool, defaultParallelism } from './launcher.js';
+import { planSweep, resumeSweep, runSweep } from './sweep.js';
+import { type ResultsFlags, resultsCommand } from './results.js';
+import { type SchemaFlags, schemaCommand } from './schema-command.js';
 
 /**
  * Exit codes: 0 done, 1 failure while running (a non-finite loss, a full disk), 2 bad input found
@@ -47,6 +54,17 @@ interface TrainFlags extends OutputFlags {
   out?: string;
   multirun?: boolean;
   cfg?: boolean;
+  /** -m: jobs at once (default: the cores, at most the jobs). */
+  jobs?: string;
+  /** Internal (the sweep launcher): train into this existing, empty job folder. */
+  runDir?: string;
+}
+
+/** --jobs N, checked: a positive integer, or the default for `count` jobs. */
+function jobsFlag(flag: string | undefined, count: number): number {
+  if (flag === undefined) return defaultParallelism(count);
+  if (!/^\s*\d+\s*$/.test(flag) || Number(flag) < 1) throw new UsageError(`--jobs must be a positive whole number, got '${flag}'`);
+  return Math.min(Number(flag), Math.max(1, count));
 }
 
 /** --quiet and --log-interval, checked; `quiet` also goes into the Io so that chatter is dropped. */
@@ -83,7 +101,8 @@ async function trainCommand(args: string[], flags: TrainFlags, io: Io, argv: str
     args.filter((a) => !a.startsWith('experiment=')),
     { multirun: Boolean(flags.multirun) },
   );
-  const jobs = flags.multirun ? expandSweeps(overrides) : [overrides];
+  const groupOptions = (group: string) => groupsOn(configDir).find((g) => g.group === group)?.options.map((o) => o.name) ?? [];
+  const jobs = flags.multirun ? expandSweeps(overrides, groupOptions) : [overrides];
   // Compose and check every job before anything runs, so a bad sweep value fails up front.
   const composed = jobs.map((job) => composeConfig({ configDir, experiment, overrides: job }));
   for (const c of composed) c.config.name ??= experiment;
@@ -95,31 +114,41 @@ async function trainCommand(args: string[], flags: TrainFlags, io: Io, argv: str
     return EXIT.ok;
   }
   const checked = composed.map((c) => checkConfig(c.config, registry, { origin: c.origin, ...(c.files[0] ? { file: c.files[0] } : {}) }));
-  const outDir = outFolder(flags.out, io, project.out_dir);
-  let exit: number = EXIT.ok;
-  for (const [i, config] of checked.entries()) {
-    const c = composed[i]!;
-    if (jobs.length > 1) io.out(`job ${i + 1}/${jobs.length}: ${c.overrides.join(' ')}`);
-    const result = await executeRun({
-      config,
-      registry,
-      root: project.root,
-      io,
-      progress,
-      where: { origin: c.origin },
-      runDir: newRunFolder(io, outDir, config.name ?? experiment, jobs.length > 1 ? i : undefined, {
-        experiment,
-        config: c.config,
-        overrides: c.overrides,
-        seed: config.seed,
-        command: argv,
-        cwd: project.root,
-      }),
-    });
-    if (result.status === 'interrupted') return exitCode(result);
-    if (result.status !== 'completed') exit = EXIT.failure;
+  if (flags.jobs !== undefined && !flags.multirun) throw new UsageError('--jobs goes with -m (a sweep); one run is one process');
+  if (flags.multirun) {
+    // A sweep folder with one run folder per job, each job its own `vaelab train` process (sweep.ts).
+    if (flags.runDir) throw new UsageError('--run-dir names the folder of one run; it cannot be combined with -m');
+    const outDir = outFolder(flags.out, io, project.out_dir);
+    const plan = planSweep({ experiment, overrides, jobs: jobs as PlainOverride[][], command: argv, cwd: io.cwd });
+    const launcher = new LocalProcessPool({ parallelism: jobsFlag(flags.jobs, jobs.length), cwd: io.cwd });
+    return runSweep(plan, outDir, launcher, io, checked[0]!.name ?? experiment);
   }
-  return exit;
+  const config = checked[0]!;
+  const c = composed[0]!;
+  const start = { experiment, config: c.config, overrides: c.overrides, seed: config.seed, command: argv, cwd: project.root };
+  const result = await executeRun({
+    config,
+    registry,
+    root: project.root,
+    io,
+    progress,
+    where: { origin: c.origin },
+    runDir: flags.runDir
+      ? intoJobFolder(io, resolve(io.cwd, flags.runDir), start)
+      : newRunFolder(io, outFolder(flags.out, io, project.out_dir), config.name ?? experiment, undefined, start),
+  });
+  return exitCode(result);
+}
+
+/** A sweep job's run folder, made by the launcher (status.json, checkpoints/): refused if a run was already started in it. */
+function intoJobFolder(io: Io, dir: string, start: Omit<Parameters<typeof writeRunStart>[1], 'backend'>): (backend: BackendSelection) => string {
+  if (!existsSync(dir)) throw new UsageError(`--run-dir ${dir} does not exist`);
+  if (existsSync(join(dir, RUN_FILES.config))) throw new UsageError(`--run-dir ${dir} already holds a run; continue it with: vaelab resume ${dir}`);
+  return (backend) => {
+    writeRunStart(dir, { ...start, backend });
+    io.out(`run folder: ${dir}`);
+    return dir;
+  };
 }
 
 function exitCode(result: ExecuteResult): number {
@@ -150,7 +179,14 @@ function readRunConfig(runDir: string): { dir: string; raw: Record<string, unkno
   return { dir: runDir, raw: readYamlFile(file).value as Record<string, unknown>, file };
 }
 
-async function resumeCommand(runDirArg: string, flags: OutputFlags, io: Io): Promise<number> {
+async function resumeCommand(runDirArg: string, flags: OutputFlags & { jobs?: string; retryFailed?: boolean }, io: Io): Promise<number> {
+  const sweepDir = resolve(io.cwd, runDirArg);
+  if (isSweepDir(sweepDir)) {
+    // A sweep folder: run its unfinished jobs, each resuming its own run folder (sweep.ts).
+    return resumeSweep(sweepDir, (count, cwd) => new LocalProcessPool({ parallelism: jobsFlag(flags.jobs, count), cwd }), io, {
+      ...(flags.retryFailed ? { retryFailed: true } : {}),
+    });
+  }
   const progress = outputSettings(flags, io);
   const { project, registry } = await setup(io);
   const { dir, raw, file } = readRunConfig(resolve(io.cwd, runDirArg));
@@ -263,6 +299,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('-o, --out <dir>', 'folder for run folders (default: out_dir of the project config, else ./runs)')
     .option('-m, --multirun', 'sweep: comma-separated values give one job per combination')
     .option('--cfg', 'print the resolved config and exit')
+    .option('-j, --jobs <N>', 'with -m: jobs run at once, each its own process (default: the number of cores, at most the number of jobs)')
+    .addOption(new Option('--run-dir <dir>', 'train into this existing job folder (used by the sweep launcher)').hideHelp())
     .option('-q, --quiet', 'print only the epoch lines, the result and errors')
     .option('--log-interval <seconds>', 'without a terminal: seconds between progress lines (default 30)')
     .action(async (args: string[], flags: TrainFlags) => {
@@ -270,11 +308,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     });
   program
     .command('resume')
-    .description('continue a run from its latest checkpoint')
-    .argument('<run>', 'run folder')
+    .description('continue a run from its latest checkpoint; or a sweep: run its pending, interrupted and unfinished jobs')
+    .argument('<run>', 'run folder or sweep folder')
+    .option('-j, --jobs <N>', 'sweep: jobs run at once (default: the number of cores, at most the number of jobs)')
+    .option('--retry-failed', 'sweep: run the failed jobs again too')
     .option('-q, --quiet', 'print only the epoch lines, the result and errors')
     .option('--log-interval <seconds>', 'without a terminal: seconds between progress lines (default 30)')
-    .action(async (run: string, flags: OutputFlags) => {
+    .action(async (run: string, flags: OutputFlags & { jobs?: string; retryFailed?: boolean }) => {
       code = await resumeCommand(run, flags, io);
     });
   program
@@ -300,12 +340,42 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .action(async (run: string, flags: EvalFlags & OutputFlags) => {
       code = await evalCommand(run, flags, io);
     });
+  // sample, reconstruct, interpolate, traverse, edit, compress, decompress, latent, report (use-commands.ts)
+  registerUseCommands(program, io, (c) => {
+    code = c;
+  });
   program
     .command('list')
     .description('list registered components with their options and defaults; or the experiments, or the config groups and their options')
     .argument('[kind]', `one of: ${COMPONENT_KINDS.join(', ')}; or experiments, groups`)
     .action(async (kind?: string) => {
       code = await listCommand(kind, io);
+    });
+  program
+    .command('results')
+    .description('a table of metrics over sweeps or runs, grouped over seeds (mean ± std, n); plots with --plot and --curves')
+    .argument('<paths...>', 'sweep folders, run folders, or <out>/<experiment> folders of sweeps')
+    .option('--metrics <list>', 'comma-separated metrics: a key of summary.json, eval.json or the last metrics record (default: test_loss)')
+    .option('--over <keys>', "comma-separated swept keys to average over (default: seed); '' for none")
+    .option('--csv <file>', 'also write the table as CSV')
+    .option('--json <file>', 'also write the table and every run as JSON')
+    .option('--plot <metric>', 'plot a metric (mean ± std over seeds) against --x; writes .vl.json, .svg and .png')
+    .option('--x <key>', 'with --plot: the x axis, a swept key or a metric')
+    .option('--color <key>', 'with --plot or --curves: a swept key to colour by')
+    .option('--curves <metric>', 'plot learning curves of a metrics.jsonl term across jobs (mean ± std over seeds)')
+    .option('--split <split>', "with --curves: the records' split (default test)")
+    .option('--plot-dir <dir>', 'where plots go (default: <sweep>/plots, or ./plots for run folders)')
+    .option('--title <text>', 'plot title')
+    .action(async (paths: string[], flags: ResultsFlags) => {
+      code = await resultsCommand(paths, flags, io);
+    });
+  program
+    .command('schema')
+    .description("print the JSON Schema of an experiment file (or a group's files), from every registered component's options, plugins included")
+    .option('--group <group>', 'the schema of one config group\'s option files (prior, likelihood, trainer, ...) instead of an experiment file')
+    .option('--write <dir>', 'write experiment.schema.json and <group>.schema.json for every group into this folder')
+    .action(async (flags: SchemaFlags) => {
+      code = await schemaCommand(flags, io);
     });
   try {
     await program.parseAsync(argv, { from: 'user' });
