@@ -177,15 +177,20 @@ export function readMetrics(dir: string): RunMetricsRecord[] {
   return records;
 }
 
-/** Parse a JSON file of the run; undefined when it is absent, an error naming the file when it is damaged. */
-function readJsonFile(path: string): unknown {
-  let text: string;
+/** A run file's text; undefined when it is absent, an error naming the file when it cannot be read. */
+function readTextFile(path: string): string | undefined {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new RunFolderError(`cannot read ${path}: ${(e as Error).message}`, path, { cause: e });
   }
+}
+
+/** Parse a JSON file of the run; undefined when it is absent, an error naming the file when it is damaged. */
+export function readJsonFile(path: string): unknown {
+  const text = readTextFile(path);
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
@@ -202,14 +207,10 @@ function readJsonObject(path: string): Record<string, unknown> | undefined {
   return value as Record<string, unknown>;
 }
 
-function readYamlValue(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new RunFolderError(`cannot read ${path}: ${(e as Error).message}`, path, { cause: e });
-  }
+/** Parse a YAML file of the run; undefined when it is absent, an error naming the file (and line) when it is damaged. */
+export function readYamlValue(path: string): unknown {
+  const text = readTextFile(path);
+  if (text === undefined) return undefined;
   try {
     return parseYaml(text, path).value;
   } catch (e) {

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseYaml, toYaml } from '@vaelab/config';
+import { toYaml } from '@vaelab/config';
 import { RunFolderError } from './errors.js';
 import { RUN_FILES } from './files.js';
 import { checkOutDir, makeFolders } from './out-dir.js';
-import { type RunRecord, readRun, writeFileAtomic, writeJson } from './run-folder.js';
+import { type RunRecord, readJsonFile, readRun, readYamlValue, writeFileAtomic, writeJson } from './run-folder.js';
 
 /*
  * A sweep folder (DESIGN §5): `<out>/<experiment>/<timestamp>/` holding the manifest `sweep.yaml`
@@ -142,20 +142,8 @@ export function isSweepDir(dir: string): boolean {
 
 export function readSweepManifest(sweepDir: string): SweepManifest {
   const path = join(sweepDir, SWEEP_FILES.manifest);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new RunFolderError(`${sweepDir} is not a sweep folder (cannot read ${SWEEP_FILES.manifest}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, path, {
-      cause: e,
-    });
-  }
-  let value: unknown;
-  try {
-    value = parseYaml(text, path).value;
-  } catch (e) {
-    throw new RunFolderError((e as Error).message, path, { cause: e });
-  }
+  const value = readYamlValue(path);
+  if (value === undefined) throw new RunFolderError(`${sweepDir} is not a sweep folder (cannot read ${SWEEP_FILES.manifest}: ENOENT)`, path);
   const m = value as Partial<SweepManifest> | null;
   if (!m || typeof m !== 'object' || !Array.isArray(m.jobs) || !Array.isArray(m.parameters) || typeof m.experiment !== 'string') {
     throw new RunFolderError(`${path}: expected a sweep manifest with experiment, parameters and jobs`, path);
@@ -180,19 +168,7 @@ export function writeJobStatus(jobDir: string, status: Omit<JobStatus, 'updated_
 
 /** A job's status.json, or undefined when there is none (a run folder made outside a sweep). */
 export function readJobStatus(jobDir: string): JobStatus | undefined {
-  const path = join(jobDir, SWEEP_FILES.status);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new RunFolderError(`cannot read ${path}: ${(e as Error).message}`, path, { cause: e });
-  }
-  try {
-    return JSON.parse(text) as JobStatus;
-  } catch (e) {
-    throw new RunFolderError(`${path}: not valid JSON (${(e as Error).message})`, path, { cause: e });
-  }
+  return readJsonFile(join(jobDir, SWEEP_FILES.status)) as JobStatus | undefined;
 }
 
 /** One job of a sweep as read back: its manifest entry, folder, status and (once started) its run. */
