@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchModel } from './model.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -27,32 +28,16 @@ if (args[0] === '--child') {
   const tf = await import('@tensorflow/tfjs-core');
   const core = await import('@vaelab/core');
   const { ConvEncoder, ConvDecoder } = await import('@vaelab/networks');
-  const { DiagonalGaussianPosterior } = await import('@vaelab/posteriors');
-  const { BernoulliLikelihood } = await import('@vaelab/likelihoods');
-  const { StandardNormalPrior } = await import('@vaelab/priors');
-  const { VaeModel, Elbo } = await import('@vaelab/objectives');
   const { trainStep } = await import('@vaelab/trainers');
   await core.selectBackend(backend);
   const streams = new core.RandomStreams(1);
-  const latentDim = 20;
-  const dataShape = [28, 28, 1];
-  const posterior = new DiagonalGaussianPosterior('log_var');
-  const likelihood = new BernoulliLikelihood(dataShape);
   const shared = { hidden: [256], activation: 'relu', norm: 'none', norm_groups: 8, init: 'uniform_fan_in', condition: 'dense' };
-  const model = new VaeModel({
-    encoder: new ConvEncoder(dataShape, posterior.paramShape({ dim: latentDim }), { ...shared, channels: [32, 64], kernel: 4, stride: 2 }, streams.stream('init/encoder')),
-    posterior,
-    decoder: new ConvDecoder(latentDim, likelihood.paramShape(dataShape), { ...shared, channels: [64, 32], upsample, kernel: upsample === 'transposed' ? 4 : 3 }, streams.stream('init/decoder')),
-    likelihood,
-    prior: new StandardNormalPrior(latentDim),
-    latentDim,
-    dataShape,
+  const { model, objective, x, noise } = await benchModel(streams, {
+    encoder: (input, output, rng) => new ConvEncoder(input, output, { ...shared, channels: [32, 64], kernel: 4, stride: 2 }, rng),
+    decoder: (latent, output, rng) => new ConvDecoder(latent, output, { ...shared, channels: [64, 32], upsample, kernel: upsample === 'transposed' ? 4 : 3 }, rng),
   });
-  const objective = new Elbo({ samples: 1, klSamples: 1 });
+  const batch = x.shape[0];
   const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
-  const batch = 128;
-  const x = tf.tidy(() => streams.stream('bench').uniform([batch, ...dataShape]));
-  const noise = streams.stream('noise');
   const parts = { model, objective, optimizer, options: { clip_norm: null } };
   for (let i = 0; i < 3; i++) trainStep(parts, x, noise, { step: i, epoch: 0 });
   const before = tf.memory().numTensors;

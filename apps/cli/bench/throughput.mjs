@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchModel } from './model.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -28,11 +29,6 @@ if (args[0] === '--child') {
   const steps = Number(args[2]);
   const tf = await import('@tensorflow/tfjs-core');
   const core = await import('@vaelab/core');
-  const { Mlp } = await import('@vaelab/networks');
-  const { DiagonalGaussianPosterior } = await import('@vaelab/posteriors');
-  const { BernoulliLikelihood } = await import('@vaelab/likelihoods');
-  const { StandardNormalPrior } = await import('@vaelab/priors');
-  const { VaeModel, Elbo } = await import('@vaelab/objectives');
   const { trainStep, FusedAdamOptimizer } = await import('@vaelab/trainers');
   const { createHash } = await import('node:crypto');
   // tfjs's own gradients are registered by @tensorflow/tfjs (ensureGradients); take the stock
@@ -42,26 +38,9 @@ if (args[0] === '--child') {
   await core.selectBackend(backend);
   if (variant === 'wasm-stock') tf.registerGradient(stockGradient);
   const streams = new core.RandomStreams(1);
-  const latentDim = 20;
-  const dataShape = [28, 28, 1];
-  const posterior = new DiagonalGaussianPosterior('log_var');
-  const likelihood = new BernoulliLikelihood(dataShape);
-  const mlp = { hidden: [400], activation: 'relu', init: 'uniform_fan_in' };
-  const model = new VaeModel({
-    encoder: new Mlp(dataShape, posterior.paramShape({ dim: latentDim }), mlp, streams.stream('init/encoder')),
-    posterior,
-    decoder: new Mlp([latentDim], likelihood.paramShape(dataShape), mlp, streams.stream('init/decoder')),
-    likelihood,
-    prior: new StandardNormalPrior(latentDim),
-    latentDim,
-    dataShape,
-  });
-  const objective = new Elbo({ samples: 1, klSamples: 1 });
+  const { model, objective, x, noise } = await benchModel(streams);
+  const batch = x.shape[0];
   const optimizer = variant === 'wasm-fused' ? new FusedAdamOptimizer(1e-3, 0.9, 0.999, 1e-8) : tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
-  const batch = 128;
-  // Grey-level images in [0, 1] (the values do not change the cost of a step).
-  const x = tf.tidy(() => streams.stream('bench').uniform([batch, ...dataShape]));
-  const noise = streams.stream('noise');
   const parts = { model, objective, optimizer, options: { clip_norm: null } };
   const warmup = 5;
   for (let i = 0; i < warmup; i++) trainStep(parts, x, noise, { step: i, epoch: 0 });
