@@ -195,4 +195,14 @@ describe('label conditioning (CVAE)', () => {
     dec.dispose();
     enc.dispose();
   });
+
+  it('a conv encoder without convolutions sizes its dense head for the label maps (condition: maps)', () => {
+    const enc = encoder({ channels: [], hidden: [4], condition: 'maps' }, [5, 5, 1], [6], { condDim: 3 });
+    tf.tidy(() => {
+      const cond = tf.cast(tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3), 'float32');
+      expect(enc.apply(tf.ones([2, 5, 5, 1]), cond).shape).toEqual([2, 6]);
+    });
+    expect(enc.variables[0]!.shape).toEqual([5 * 5 * (1 + 3), 4]);
+    enc.dispose();
+  });
 });

@@ -87,6 +87,11 @@ export function checkCond(name: string, cond: tf.Tensor | undefined, condDim: nu
   return cond as tf.Tensor2D;
 }
 
+/** How many label values join the dense part (`condition: dense`) and the feature map (`maps`). */
+export function condWidths(condDim: number, condition: Condition): { dense: number; maps: number } {
+  return { dense: condDim > 0 && condition === 'dense' ? condDim : 0, maps: condDim > 0 && condition === 'maps' ? condDim : 0 };
+}
+
 /** cond [b, k] broadcast over an h×w map and concatenated to x [b, h, w, c] as k more channels. */
 export function concatMaps(x: tf.Tensor4D, cond: tf.Tensor2D): tf.Tensor4D {
   const [b, h, w] = x.shape;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RandomStream } from '@vaelab/core';
 import { conv2d, conv2dTranspose, depthToSpace, upsampleNearest } from './conv-ops.js';
-import type { Init } from './dense.js';
+import { type Activation, type Init, activate } from './dense.js';
 
 type T4 = tf.Tensor4D;
 
@@ -196,4 +196,9 @@ export class Normalization {
 /** A normalization layer for `channels`, or null for `none`. */
 export function makeNorm(kind: Norm, channels: number, groups: number): Normalization | null {
   return kind === 'none' ? null : new Normalization(kind, channels, groups);
+}
+
+/** `norm` (when there is one, in training or evaluation mode), then the activation. */
+export function normAct(x: T4, norm: Normalization | null | undefined, activation: Activation, training: boolean): T4 {
+  return activate(norm ? norm.apply(x, training) : x, activation) as T4;
 }

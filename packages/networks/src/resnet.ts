@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Decoder, type Encoder, type RandomStream, ShapeError, defineComponent, sizeOf } from '@vaelab/core';
+import { type RandomStream, ShapeError, defineComponent } from '@vaelab/core';
 import { z } from 'zod';
-import { type Activation, Dense, type Init, activate } from './dense.js';
-import { type ImageNetOptions, denseStack } from './conv.js';
-import { checkCond, checkGroups, checkInput, checkStages, concatMaps, imageDims, imageOptions, shrink } from './image.js';
-import { Conv2D, type Norm, type Normalization, UPSAMPLES, type Upsample, Upsampler, makeNorm } from './layers.js';
+import type { Activation, Dense, Init } from './dense.js';
+import { checkGroups, checkStages, concatMaps, imageOptions, shrink } from './image.js';
+import { ImageDecoder, ImageEncoder, type ImageNetOptions, type UpsampleOptions, withKernel } from './image-net.js';
+import { Conv2D, type Norm, type Normalization, UPSAMPLES, type Upsample, type Upsampler, makeNorm, normAct } from './layers.js';
 
 type T4 = tf.Tensor4D;
 
@@ -26,9 +26,8 @@ export class ResidualBlock {
   }
 
   apply(x: T4, activation: Activation, training: boolean): T4 {
-    const pre = (h: T4, n: Normalization | null): T4 => activate(n ? n.apply(h, training) : h, activation) as T4;
-    const h = this.conv1.apply(pre(x, this.norm1));
-    return tf.add(x, this.conv2.apply(pre(h, this.norm2)));
+    const h = this.conv1.apply(normAct(x, this.norm1, activation, training));
+    return tf.add(x, this.conv2.apply(normAct(h, this.norm2, activation, training)));
   }
 
   get variables(): tf.Variable[] {
@@ -44,22 +43,9 @@ export interface ResNetOptions extends ImageNetOptions {
   blocks: number;
 }
 
-abstract class ResNet {
-  protected training = false;
-  protected abstract parts(): { variables: tf.Variable[]; state?: tf.Variable[] }[];
-
-  setTraining(training: boolean): void {
-    this.training = training;
-  }
-  get variables(): tf.Variable[] {
-    return this.parts().flatMap((p) => p.variables);
-  }
-  get state(): tf.Variable[] {
-    return this.parts().flatMap((p) => p.state ?? []);
-  }
-  dispose(): void {
-    for (const v of [...this.variables, ...this.state]) v.dispose();
-  }
+/** `blocks` residual blocks for each entry of `o.channels`, at that many channels. */
+function residualStages(o: ResNetOptions, rng: RandomStream): ResidualBlock[][] {
+  return o.channels.map((c) => Array.from({ length: o.blocks }, () => new ResidualBlock(c, o.norm, o.norm_groups, o.init, rng)));
 }
 
 /**
@@ -67,60 +53,41 @@ abstract class ResNet {
  * convolution to channels[i] followed by `blocks` residual blocks; a final norm and activation,
  * then the dense head to the posterior's parameters.
  */
-export class ResNetEncoder extends ResNet implements Encoder {
+export class ResNetEncoder extends ImageEncoder<ResNetOptions> {
   readonly stem: Conv2D;
   readonly downs: Conv2D[];
   readonly blocks: ResidualBlock[][];
   readonly finalNorm: Normalization | null;
   readonly head: Dense[];
 
-  constructor(
-    readonly inputShape: number[],
-    readonly outputShape: number[],
-    readonly options: ResNetOptions,
-    rng: RandomStream,
-    readonly condDim = 0,
-    path = 'encoder',
-  ) {
-    super();
+  constructor(inputShape: number[], outputShape: number[], options: ResNetOptions, rng: RandomStream, condDim = 0, path = 'encoder') {
+    super('resnet encoder', inputShape, outputShape, options, condDim, path);
     const o = options;
-    const { height, width, channels } = imageDims(inputShape, path, 'resnet encoder');
+    const { height, width, channels } = this.input;
     if (o.channels.length === 0) throw new ShapeError(`${path}.channels: needs at least one stage`);
     checkStages(o.channels.length, height, width, 2, `${path}.channels`, 'channels');
     checkGroups(o.norm, o.norm_groups, o.channels, path);
-    const maps = condDim > 0 && o.condition === 'maps' ? condDim : 0;
-    this.stem = new Conv2D(channels + maps, o.channels[0]!, 3, 1, o.init, rng);
+    this.stem = new Conv2D(channels, o.channels[0]!, 3, 1, o.init, rng);
     this.downs = o.channels.map((c, i) => new Conv2D(o.channels[Math.max(i - 1, 0)]!, c, 4, 2, o.init, rng));
-    this.blocks = o.channels.map((c) => Array.from({ length: o.blocks }, () => new ResidualBlock(c, o.norm, o.norm_groups, o.init, rng)));
+    this.blocks = residualStages(o, rng);
     const n = o.channels.length;
     const last = o.channels[n - 1]!;
     this.finalNorm = makeNorm(o.norm, last, o.norm_groups);
-    const flat = shrink(height, 2, n) * shrink(width, 2, n) * last + (condDim > 0 && o.condition === 'dense' ? condDim : 0);
-    const sizes = [flat, ...o.hidden, sizeOf(outputShape)];
-    this.head = sizes.slice(1).map((out, i) => new Dense(sizes[i]!, out, o.init, rng));
+    this.head = this.makeHead(shrink(height, 2, n) * shrink(width, 2, n) * last, rng);
   }
 
   protected parts() {
     return [this.stem, ...this.downs, ...this.blocks.flat(), ...(this.finalNorm ? [this.finalNorm] : []), ...this.head];
   }
 
-  // x: [batch, h, w, c], cond: [batch, condDim] -> [batch, ...outputShape]
-  apply(x: tf.Tensor, cond?: tf.Tensor): tf.Tensor {
-    checkInput('resnet encoder', x, this.inputShape);
-    const batch = x.shape[0]!;
-    const c = checkCond('resnet encoder', cond, this.condDim, batch);
-    const { activation, condition } = this.options;
-    let h = (x.rank === 4 ? x : tf.reshape(x, [batch, this.inputShape[0]!, this.inputShape[1]!, 1])) as T4;
-    if (c && condition === 'maps') h = concatMaps(h, c);
-    h = this.stem.apply(h, false); // its input is data: no input gradient needed
+  protected features(x: T4): T4 {
+    const { activation } = this.options;
+    let h = this.stem.apply(x, false); // its input is data: no input gradient needed
     this.downs.forEach((down, i) => {
       h = down.apply(h);
       for (const block of this.blocks[i]!) h = block.apply(h, activation, this.training);
     });
-    h = activate(this.finalNorm ? this.finalNorm.apply(h, this.training) : h, activation) as T4;
-    let flat = tf.reshape(h, [batch, -1]) as tf.Tensor2D;
-    if (c && condition === 'dense') flat = tf.concat([flat, c], 1);
-    return tf.reshape(denseStack(this.head, flat, activation, true), [batch, ...this.outputShape]);
+    return normAct(h, this.finalNorm, activation, this.training);
   }
 }
 
@@ -130,70 +97,37 @@ export class ResNetEncoder extends ResNet implements Encoder {
  * stage's channels (the last to channels[last]); a final norm and activation, a 3×3 convolution to
  * the likelihood's parameters per pixel (linear), and a crop to the data's height and width.
  */
-export class ResNetDecoder extends ResNet implements Decoder {
-  readonly stem: Dense[];
+export class ResNetDecoder extends ImageDecoder<UpsampleOptions<ResNetOptions>> {
   readonly blocks: ResidualBlock[][];
   readonly ups: Upsampler[];
   readonly finalNorm: Normalization | null;
   readonly out: Conv2D;
-  readonly stemShape: [number, number, number];
-  private readonly height: number;
-  private readonly width: number;
 
-  constructor(
-    readonly latentDim: number,
-    readonly outputShape: number[],
-    readonly options: ResNetOptions & { upsample: Upsample; kernel: number },
-    rng: RandomStream,
-    readonly condDim = 0,
-    path = 'decoder',
-  ) {
-    super();
+  constructor(latentDim: number, outputShape: number[], options: UpsampleOptions<ResNetOptions>, rng: RandomStream, condDim = 0, path = 'decoder') {
+    super('resnet decoder', latentDim, outputShape, options, rng, condDim, path);
     const o = options;
-    if (outputShape.length < 3) imageDims(outputShape, path, 'resnet decoder');
-    this.height = outputShape[0]!;
-    this.width = outputShape[1]!;
-    const n = o.channels.length;
-    if (n === 0) throw new ShapeError(`${path}.channels: needs at least one upsampling stage`);
-    checkStages(n, this.height, this.width, 2, `${path}.channels`, 'channels');
-    checkGroups(o.norm, o.norm_groups, o.channels, path);
-    this.stemShape = [shrink(this.height, 2, n), shrink(this.width, 2, n), o.channels[0]!];
-    const dense = condDim > 0 && o.condition === 'dense' ? condDim : 0;
-    const sizes = [latentDim + dense, ...o.hidden, sizeOf(this.stemShape)];
-    this.stem = sizes.slice(1).map((out, i) => new Dense(sizes[i]!, out, o.init, rng));
-    const maps = condDim > 0 && o.condition === 'maps' ? condDim : 0;
+    const last = o.channels[o.channels.length - 1]!;
     // With condition: maps, the label maps join the map after stage 0's blocks, as extra input
     // channels of the first upsampling (the blocks keep their channel count for the residual sum).
-    this.blocks = o.channels.map((c) => Array.from({ length: o.blocks }, () => new ResidualBlock(c, o.norm, o.norm_groups, o.init, rng)));
-    this.ups = o.channels.map((c, i) => new Upsampler(o.upsample, c + (i === 0 ? maps : 0), o.channels[i + 1] ?? c, o.kernel, 2, o.init, rng));
-    const last = o.channels[n - 1]!;
+    this.blocks = residualStages(o, rng);
+    this.ups = this.makeUpsamplers(last, rng);
     this.finalNorm = makeNorm(o.norm, last, o.norm_groups);
-    this.out = new Conv2D(last, sizeOf(outputShape.slice(2)), 3, 1, o.init, rng);
+    this.out = new Conv2D(last, this.outChannels, 3, 1, o.init, rng);
   }
 
   protected parts() {
     return [...this.stem, ...this.blocks.flat(), ...this.ups, ...(this.finalNorm ? [this.finalNorm] : []), this.out];
   }
 
-  // z: [batch, latentDim], cond: [batch, condDim] -> [batch, ...outputShape]
-  apply(z: tf.Tensor, cond?: tf.Tensor): tf.Tensor {
-    if (z.rank !== 2 || z.shape[1] !== this.latentDim) {
-      throw new ShapeError(`resnet decoder: z has shape [${z.shape.join(', ')}], expected [batch, ${this.latentDim}]`);
-    }
-    const batch = z.shape[0]!;
-    const c = checkCond('resnet decoder', cond, this.condDim, batch);
-    const { activation, condition } = this.options;
-    const input = c && condition === 'dense' ? tf.concat([z as tf.Tensor2D, c], 1) : (z as tf.Tensor2D);
-    let h = tf.reshape(denseStack(this.stem, input, activation, false), [batch, ...this.stemShape]) as T4;
+  protected upsample(x: T4, labelMaps: tf.Tensor2D | undefined): T4 {
+    const { activation } = this.options;
+    let h = x;
     this.ups.forEach((up, i) => {
       for (const block of this.blocks[i]!) h = block.apply(h, activation, this.training);
-      if (i === 0 && c && condition === 'maps') h = concatMaps(h, c);
+      if (i === 0 && labelMaps) h = concatMaps(h, labelMaps);
       h = up.apply(h);
     });
-    h = activate(this.finalNorm ? this.finalNorm.apply(h, this.training) : h, activation) as T4;
-    h = this.out.apply(h);
-    if (h.shape[1] !== this.height || h.shape[2] !== this.width) h = tf.slice(h, [0, 0, 0, 0], [batch, this.height, this.width, -1]);
-    return tf.reshape(h, [batch, ...this.outputShape]);
+    return this.out.apply(normAct(h, this.finalNorm, activation, this.training));
   }
 }
 
@@ -224,12 +158,5 @@ export const resnetDecoder = defineComponent({
     upsample: z.enum(UPSAMPLES as [Upsample, ...Upsample[]]).default('subpixel').describe('upsampling: transposed, subpixel or resize_conv'),
     kernel: z.number().int().positive().optional().describe('kernel size of the upsampling convolutions (default 4 for transposed, 3 otherwise)'),
   }),
-  create: (options, ctx) =>
-    new ResNetDecoder(
-      ctx.latentDim,
-      ctx.outputShape,
-      { ...options, kernel: options.kernel ?? (options.upsample === 'transposed' ? 4 : 3) },
-      ctx.streams.stream('init/decoder'),
-      ctx.condDim ?? 0,
-    ),
+  create: (options, ctx) => new ResNetDecoder(ctx.latentDim, ctx.outputShape, withKernel(options), ctx.streams.stream('init/decoder'), ctx.condDim ?? 0),
 });
