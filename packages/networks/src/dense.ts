@@ -32,7 +32,29 @@ export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
   }
 }
 
-/** A fully connected layer y = x W + b. Its variables are owned by the network that made it. */
+/** Initial kernel [inputSize, outputSize] and bias [outputSize], drawn from `rng` in that order. */
+function initialValues(inputSize: number, outputSize: number, init: Init, rng: RandomStream): [tf.Tensor2D, tf.Tensor1D] {
+  return tf.tidy(() => {
+    if (init === 'glorot_uniform') {
+      const limit = Math.sqrt(6 / (inputSize + outputSize));
+      return [rng.uniform([inputSize, outputSize], -limit, limit) as tf.Tensor2D, tf.zeros([outputSize]) as tf.Tensor1D];
+    }
+    const bound = 1 / Math.sqrt(inputSize);
+    return [rng.uniform([inputSize, outputSize], -bound, bound) as tf.Tensor2D, rng.uniform([outputSize], -bound, bound) as tf.Tensor1D];
+  });
+}
+
+/** A variable that owns `value` (disposed here). */
+function own(value: tf.Tensor): tf.Variable {
+  const v = tf.variable(value);
+  value.dispose();
+  return v;
+}
+
+/**
+ * A fully connected layer y = x W + b on batch-major activations, kernel [inputSize, outputSize].
+ * Its variables are owned by the network that made it. (The MLP uses `FeatureMajorDense`.)
+ */
 export class Dense {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable;
@@ -43,18 +65,9 @@ export class Dense {
     init: Init,
     rng: RandomStream,
   ) {
-    const [kernel, bias] = tf.tidy(() => {
-      if (init === 'glorot_uniform') {
-        const limit = Math.sqrt(6 / (inputSize + outputSize));
-        return [rng.uniform([inputSize, outputSize], -limit, limit), tf.zeros([outputSize])];
-      }
-      const bound = 1 / Math.sqrt(inputSize);
-      return [rng.uniform([inputSize, outputSize], -bound, bound), rng.uniform([outputSize], -bound, bound)];
-    });
-    this.kernel = tf.variable(kernel);
-    this.bias = tf.variable(bias);
-    kernel.dispose();
-    bias.dispose();
+    const [kernel, bias] = initialValues(inputSize, outputSize, init, rng);
+    this.kernel = own(kernel);
+    this.bias = own(bias);
   }
 
   // x: [batch, inputSize] -> [batch, outputSize]
@@ -62,6 +75,65 @@ export class Dense {
     // A plain matMul (no transpose flags): the fast kernel on wasm. Its gradient is routed through
     // explicit transposes by @vaelab/core's installFastMatMulGradient.
     return tf.add(tf.matMul(x, this.kernel as tf.Tensor2D), this.bias);
+  }
+
+  get variables(): tf.Variable[] {
+    return [this.kernel, this.bias];
+  }
+}
+
+/**
+ * How a variable tells the checkpoint code (@vaelab/trainers, `CHECKPOINT_LAYOUT`) the layout of its
+ * values: recorded when saved, and used to convert a value saved before that layout existed. A
+ * registry symbol, so that this package need not depend on the trainers.
+ */
+const CHECKPOINT_LAYOUT = Symbol.for('vaelab.checkpoint.layout');
+
+/** The layout tag of a `FeatureMajorDense` kernel in checkpoints: [outputSize, inputSize]. */
+export const FEATURE_MAJOR_KERNEL_LAYOUT = 'dense_kernel_out_in';
+
+/**
+ * A fully connected layer on feature-major activations: h = W x + b with x [inputSize, batch],
+ * kernel W [outputSize, inputSize], bias b [outputSize] (broadcast as a column), h [outputSize, batch].
+ *
+ * Why: tfjs-wasm caches its XNNPACK fully-connected operator, with the packed right-hand operand,
+ * by that operand's tensor id. In x W the right-hand operand is the weight, which training replaces
+ * every step, so every call re-packs it (the biggest, 784×400, costs ~1.4 ms). In W x it is the
+ * activation, at most batch × features values. The gradient, through @vaelab/core's
+ * installFastMatMulGradient, is dW = g · transpose(x) and dx = transpose(W) · g: plain matMuls
+ * whose right-hand operands are activations or gradients too.
+ *
+ * Initial values are those of `Dense` (same draws from `rng`), stored transposed, so a seed gives
+ * the same model in either layout. The kernel is tagged for checkpoints: one saved by a version that
+ * stored the MLP's kernels as [inputSize, outputSize] is transposed on load (with its optimizer slots).
+ */
+export class FeatureMajorDense {
+  /** [outputSize, inputSize] */
+  readonly kernel: tf.Variable;
+  /** [outputSize] */
+  readonly bias: tf.Variable;
+
+  constructor(
+    readonly inputSize: number,
+    readonly outputSize: number,
+    init: Init,
+    rng: RandomStream,
+  ) {
+    const [kernel, bias] = initialValues(inputSize, outputSize, init, rng);
+    this.kernel = own(tf.tidy(() => tf.transpose(kernel)));
+    kernel.dispose();
+    this.bias = own(bias);
+    Object.defineProperty(this.kernel, CHECKPOINT_LAYOUT, {
+      value: { tag: FEATURE_MAJOR_KERNEL_LAYOUT, fromUntagged: (saved: tf.Tensor) => tf.transpose(saved) },
+    });
+  }
+
+  // x: [inputSize, batch] -> [outputSize, batch]
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    // A plain matMul (no transpose flags) with the activation as the right-hand operand; the bias
+    // [outputSize] is read as a column [outputSize, 1] (a reshape shares the data), so its
+    // gradient is the sum of the output's gradient over the batch axis (axis 1).
+    return tf.add(tf.matMul(this.kernel as tf.Tensor2D, x), tf.reshape(this.bias, [this.outputSize, 1]));
   }
 
   get variables(): tf.Variable[] {

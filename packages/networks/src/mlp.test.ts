@@ -11,7 +11,8 @@ describe('mlp', () => {
   it('maps [batch, ...inputShape] to [batch, ...outputShape]', () => {
     const enc = registry.build('encoder', { name: 'mlp', hidden: [16, 8] }, { ...ctx, inputShape: [4, 4, 1], outputShape: [6] }) as Mlp;
     expect(enc.apply(tf.zeros([3, 4, 4, 1])).shape).toEqual([3, 6]);
-    expect(enc.variables.map((v) => v.shape)).toEqual([[16, 16], [16], [16, 8], [8], [8, 6], [6]]);
+    // kernels are stored [out, in] (the layers run feature-major), biases [out]
+    expect(enc.variables.map((v) => v.shape)).toEqual([[16, 16], [16], [8, 16], [8], [6, 8], [6]]);
     const dec = registry.build('decoder', { name: 'mlp' }, { ...ctx, latentDim: 2, outputShape: [4, 4, 1] });
     expect(dec.apply(tf.zeros([3, 2])).shape).toEqual([3, 4, 4, 1]);
   });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Decoder, type Encoder, type RandomStream, ShapeError, defineComponent, sizeOf } from '@vaelab/core';
 import { z } from 'zod';
 import { checkCond } from './image.js';
-import { ACTIVATIONS, type Activation, Dense, INITS, type Init, activate } from './dense.js';
+import { ACTIVATIONS, type Activation, FeatureMajorDense, INITS, type Init, activate } from './dense.js';
 
 export interface MlpOptions {
   hidden: number[];
@@ -14,9 +14,15 @@ export interface MlpOptions {
  * A multilayer perceptron from a flattened input to a flattened output, reshaped to
  * `outputShape`. Hidden layers use `activation`; the output layer is linear, because it emits
  * distribution parameters (logits, means, log-scales) in their unconstrained form.
+ *
+ * It takes and returns batch-major tensors ([batch, ...]) but runs its layers feature-major: the
+ * input is transposed once to [features, batch], each layer computes W h + b with W
+ * [outputSize, inputSize], and the output is transposed back once. On tfjs-wasm this keeps the
+ * weights off the right-hand side of matMul, which that backend re-packs on every call (see
+ * `FeatureMajorDense`).
  */
 export class Mlp implements Encoder, Decoder {
-  readonly layers: Dense[];
+  readonly layers: FeatureMajorDense[];
   private readonly inputSize: number;
 
   constructor(
@@ -29,7 +35,7 @@ export class Mlp implements Encoder, Decoder {
   ) {
     this.inputSize = sizeOf(inputShape);
     const sizes = [this.inputSize + condDim, ...options.hidden, sizeOf(outputShape)];
-    this.layers = sizes.slice(1).map((out, i) => new Dense(sizes[i]!, out, options.init, rng));
+    this.layers = sizes.slice(1).map((out, i) => new FeatureMajorDense(sizes[i]!, out, options.init, rng));
   }
 
   // x: [batch, ...inputShape], cond: [batch, condDim] -> [batch, ...outputShape]
@@ -40,14 +46,17 @@ export class Mlp implements Encoder, Decoder {
         `mlp: input has shape [${x.shape.join(', ')}], expected [batch, ${this.inputShape.join(', ')}] (${this.inputSize} values per example)`,
       );
     }
-    let h = (x.rank === 2 ? x : tf.reshape(x, [batch, this.inputSize])) as tf.Tensor2D;
+    let input = (x.rank === 2 ? x : tf.reshape(x, [batch, this.inputSize])) as tf.Tensor2D;
     const c = checkCond('mlp', cond, this.condDim, batch);
-    if (c) h = tf.concat([h, c], 1);
+    if (c) input = tf.concat([input, c], 1);
+    // [batch, features] -> [features, batch] once; the layers run feature-major
+    let h = tf.transpose(input);
     this.layers.forEach((layer, i) => {
       h = layer.apply(h);
       if (i < this.layers.length - 1) h = activate(h, this.options.activation) as tf.Tensor2D;
     });
-    return this.outputShape.length === 1 ? h : tf.reshape(h, [batch, ...this.outputShape]);
+    const out = tf.transpose(h);
+    return this.outputShape.length === 1 ? out : tf.reshape(out, [batch, ...this.outputShape]);
   }
 
   get variables(): tf.Variable[] {

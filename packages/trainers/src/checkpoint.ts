@@ -29,6 +29,32 @@ interface TensorEntry {
   name: string;
   shape: number[];
   offset: number;
+  /** The variable's layout tag (see CHECKPOINT_LAYOUT); absent for a plain variable. */
+  layout?: string;
+}
+
+/**
+ * A model variable may declare the layout of its values as `variable[CHECKPOINT_LAYOUT]`, a
+ * `CheckpointLayout`. Its tag is written into the variable's manifest entry; a checkpoint whose
+ * entry has no tag was written before the variable had that layout, and its value, and the
+ * variable's optimizer slots, go through `fromUntagged` on load. A registry symbol
+ * (`Symbol.for('vaelab.checkpoint.layout')`), so that a network package can set it without
+ * depending on this one. @vaelab/networks' MLP kernels use it: stored [out, in] since they run
+ * feature-major, saved as [in, out] before.
+ */
+export const CHECKPOINT_LAYOUT = Symbol.for('vaelab.checkpoint.layout');
+
+export interface CheckpointLayout {
+  /** Recorded as the variable's `layout` in the manifest. */
+  readonly tag: string;
+  /** A value saved without a tag (the layout before this one), converted to this layout. */
+  fromUntagged(saved: tf.Tensor): tf.Tensor;
+}
+
+function layoutOf(v: tf.Variable): CheckpointLayout | undefined {
+  const l = (v as unknown as Record<symbol, unknown>)[CHECKPOINT_LAYOUT];
+  if (!isRecord(l) || typeof l.tag !== 'string' || typeof l.fromUntagged !== 'function') return undefined;
+  return l as unknown as CheckpointLayout;
 }
 
 /*
@@ -110,14 +136,14 @@ export async function encodeCheckpoint(
   const optimizerWeights = await parts.optimizer.getWeights();
   const chunks: Float32Array[] = [];
   let offset = 0;
-  const entry = (name: string, t: tf.Tensor): TensorEntry => {
+  const entry = (name: string, t: tf.Tensor, layout?: string): TensorEntry => {
     const data = t.dataSync() as Float32Array;
     chunks.push(Float32Array.from(data));
-    const e = { name, shape: t.shape, offset };
+    const e = { name, shape: t.shape, offset, ...(layout !== undefined ? { layout } : {}) };
     offset += data.length;
     return e;
   };
-  const variables = parts.variables.map(([name, v]) => entry(name, v));
+  const variables = parts.variables.map(([name, v]) => entry(name, v, layoutOf(v)?.tag));
   // Slots are saved by position (tfjs names them after auto-generated variable ids, which differ
   // between processes); the order is that of the model's variables, which is fixed.
   const optimizer = optimizerWeights.map((w, i) => entry(`${i}`, w.tensor));
@@ -212,7 +238,8 @@ export function readManifest(dir: string): Manifest {
       typeof e.name === 'string' &&
       Number.isInteger(e.offset) &&
       Array.isArray(e.shape) &&
-      e.shape.every((d) => Number.isInteger(d) && (d as number) >= 0);
+      e.shape.every((d) => Number.isInteger(d) && (d as number) >= 0) &&
+      (e.layout === undefined || typeof e.layout === 'string');
     if (!ok) throw new CheckpointError(path, `malformed tensor entry ${JSON.stringify(e)?.slice(0, 80)}`);
   }
   return manifest;
@@ -277,34 +304,100 @@ export async function restoreCheckpoint(
       `${manifestPath}: checkpoint holds ${byName.size} variables, the model has ${parts.variables.length}; was the config changed?`,
     );
   }
+  const read = (e: TensorEntry): tf.Tensor => tf.tensor(values.subarray(e.offset, e.offset + sizeOf(e.shape)), e.shape);
+  // Variables saved in an older layout (see CHECKPOINT_LAYOUT), by name, with their conversion.
+  const legacy = new Map<string, CheckpointLayout>();
   for (const [name, v] of parts.variables) {
     const e = byName.get(name);
-    if (!e || e.shape.join(',') !== v.shape.join(',')) {
+    const layout = layoutOf(v);
+    if (e && e.layout !== undefined && e.layout !== layout?.tag) {
       throw new VaeLabError(
-        `${manifestPath}: variable ${name} has shape [${e?.shape.join(', ') ?? 'missing'}] in the checkpoint, [${v.shape.join(', ')}] in the model; was the config changed?`,
+        `${manifestPath}: variable ${name} was saved in layout '${e.layout}', which this version of the model ` +
+          `${layout ? `does not read (it stores '${layout.tag}')` : 'does not know'}; was the checkpoint written by a newer version of VAE Lab?`,
       );
     }
+    if (e && e.layout === undefined && layout) legacy.set(name, layout);
   }
-  const read = (e: TensorEntry): tf.Tensor => tf.tensor(values.subarray(e.offset, e.offset + sizeOf(e.shape)), e.shape);
-  for (const [name, v] of parts.variables) {
-    const t = read(byName.get(name)!);
-    v.assign(t);
-    t.dispose();
-  }
-  if (manifest.optimizer.length > 0) {
-    // tfjs's setWeights reads the iteration count first and the slots by position; names are unused.
-    const restored = manifest.optimizer.map((e, i) => ({ name: i === 0 ? 'iter' : `slot_${i}`, tensor: read(e) }));
-    await parts.optimizer.setWeights(restored);
-    for (const r of restored) r.tensor.dispose();
-    const hidden = hiddenScalars(parts.optimizer);
-    for (const [key, value] of Object.entries(manifest.optimizerScalars ?? {})) {
-      const t = tf.scalar(value);
-      hidden[key]?.assign(t);
-      t.dispose();
+  // Every value to assign, converted where needed, checked against the model before the first assignment.
+  const pending: tf.Tensor[] = [];
+  const converted = (e: TensorEntry, layout: CheckpointLayout | undefined): tf.Tensor => {
+    const t = read(e);
+    pending.push(t);
+    if (!layout) return t;
+    const c = tf.tidy(() => layout.fromUntagged(t));
+    pending.push(c);
+    return c;
+  };
+  try {
+    const assignments: [tf.Variable, tf.Tensor][] = [];
+    for (const [name, v] of parts.variables) {
+      const e = byName.get(name);
+      const t = e ? converted(e, legacy.get(name)) : undefined;
+      if (!e || !t || t.shape.join(',') !== v.shape.join(',')) {
+        const older = e && legacy.has(name) ? ` (an older layout, [${t?.shape.join(', ')}] converted)` : '';
+        throw new VaeLabError(
+          `${manifestPath}: variable ${name} has shape [${e?.shape.join(', ') ?? 'missing'}]${older} in the checkpoint, [${v.shape.join(', ')}] in the model; was the config changed?`,
+        );
+      }
+      assignments.push([v, t]);
     }
+    const slots = legacy.size > 0 ? legacySlotLayouts(parts, manifest, legacy, manifestPath) : [];
+    const optimizerValues = manifest.optimizer.map((e, i) => converted(e, slots[i]));
+    for (const [v, t] of assignments) v.assign(t);
+    if (manifest.optimizer.length > 0) {
+      // tfjs's setWeights reads the iteration count first and the slots by position; names are unused.
+      await parts.optimizer.setWeights(optimizerValues.map((tensor, i) => ({ name: i === 0 ? 'iter' : `slot_${i}`, tensor })));
+      const hidden = hiddenScalars(parts.optimizer);
+      for (const [key, value] of Object.entries(manifest.optimizerScalars ?? {})) {
+        const t = tf.scalar(value);
+        hidden[key]?.assign(t);
+        t.dispose();
+      }
+    }
+  } finally {
+    tf.dispose(pending);
   }
   parts.streams.restore(manifest.random);
   return manifest.extra ? { state: manifest.state, extra: manifest.extra } : { state: manifest.state };
+}
+
+/**
+ * The conversion of each optimizer entry (by position) that belongs to a variable saved in an
+ * older layout. tfjs's optimizers, and the fused ones, keep one slot per kind per trainable
+ * variable, in the order of the keys of the gradient map they were given: tfjs names variables
+ * with integers, which a JavaScript object orders by value, so that is the order in which the
+ * variables were created. Saved as [iteration count, kind 0's slots..., kind 1's slots...]. Every
+ * slot's saved shape must equal its variable's saved shape, or the match is refused.
+ */
+function legacySlotLayouts(
+  parts: CheckpointParts,
+  manifest: Manifest,
+  legacy: Map<string, CheckpointLayout>,
+  manifestPath: string,
+): (CheckpointLayout | undefined)[] {
+  const slotCount = manifest.optimizer.length - 1;
+  if (slotCount <= 0) return [];
+  const trainable = parts.variables.filter(([, v]) => v.trainable);
+  const order = Object.values(Object.fromEntries(trainable.map(([name, v]) => [v.name, name])));
+  const byName = new Map(manifest.variables.map((e) => [e.name, e]));
+  const refuse = (why: string): never => {
+    throw new VaeLabError(
+      `${manifestPath}: this checkpoint stores ${[...legacy.keys()].join(', ')} in an older layout, and its optimizer state ` +
+        `cannot be matched to the model's variables to convert it (${why})`,
+    );
+  };
+  if (order.length === 0 || slotCount % order.length !== 0) refuse(`${slotCount} slots for ${order.length} trainable variables`);
+  const out: (CheckpointLayout | undefined)[] = [undefined];
+  for (let i = 0; i < slotCount; i++) {
+    const name = order[i % order.length]!;
+    const slot = manifest.optimizer[i + 1]!;
+    const saved = byName.get(name)!;
+    if (slot.shape.join(',') !== saved.shape.join(',')) {
+      refuse(`slot ${i + 1} has shape [${slot.shape.join(', ')}], its variable ${name} [${saved.shape.join(', ')}]`);
+    }
+    out.push(legacy.get(name));
+  }
+  return out;
 }
 
 /** The first error, with the others (older candidates, also damaged) named in its message. */

@@ -1,6 +1,6 @@
 import { adam, rmsprop, sgd } from './optimizers.js';
 
-export { type BestMark, type CheckpointParts, type TrainState, verifyCheckpoint } from './checkpoint.js';
+export { type BestMark, CHECKPOINT_LAYOUT, type CheckpointLayout, type CheckpointParts, type TrainState, verifyCheckpoint } from './checkpoint.js';
 export { CheckpointError, CheckpointWriteError } from './checkpoint-errors.js';
 export {
   type CheckpointInfo,
