@@ -206,3 +206,28 @@ describe('fused adam on cpu', () => {
     expect(r.slots.fused).toEqual(r.slots.stock);
   });
 });
+
+describe("fused: 'auto' (the default)", () => {
+  it('builds the fused optimizer on wasm and the tf.train one on cpu', async () => {
+    const { ComponentRegistry } = await import('@vaelab/core');
+    const { components } = await import('./index.js');
+    const registry = new ComponentRegistry().use({ components });
+    const ctx = { streams: new RandomStreams(1), cwd: '.' };
+    const previous = tf.getBackend();
+    try {
+      for (const [backend, fused] of [['wasm', true], ['cpu', false]] as const) {
+        await selectBackend(backend);
+        for (const name of ['adam', 'sgd', 'rmsprop']) {
+          expect(tf.getBackend()).toBe(backend);
+          const optimizer = registry.build('optimizer', { name }, ctx, 'trainer.optimizer');
+          // not instanceof: tf.Optimizer's Symbol.hasInstance accepts any object with the optimizer methods
+          const isFused = [FusedAdamOptimizer, FusedSgdOptimizer, FusedRmspropOptimizer].some((c) => Object.getPrototypeOf(optimizer) === c.prototype);
+          expect(isFused, `${name} on ${backend}`).toBe(fused);
+          optimizer.dispose();
+        }
+      }
+    } finally {
+      await tf.setBackend(previous);
+    }
+  });
+});

@@ -29,7 +29,7 @@ describe('optimizer components', () => {
 
   it('adam takes the paper’s ε = 1e-8 by default', () => {
     const { options } = registry.resolve('optimizer', { name: 'adam' });
-    expect(options).toEqual({ lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, fused: false });
+    expect(options).toEqual({ lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, fused: 'auto' });
   });
 
   it('rejects bad options with the config path', () => {

@@ -7,15 +7,22 @@ import { FusedSgdOptimizer } from './fused-sgd.js';
 
 const lr = z.number().positive().default(1e-3).describe('learning rate');
 const fused = z
-  .boolean()
-  .default(false)
-  .describe("one pass per variable instead of several tfjs kernels (same float32 results; fastest on the wasm backend)");
+  .union([z.boolean(), z.literal('auto')])
+  .default('auto')
+  .describe(
+    "one pass per variable instead of several tfjs kernels (same float32 results). 'auto' (default): fused on the wasm backend, where it is faster, and tfjs's own optimizer on the others (on tensorflow/GPU the fused JavaScript path would copy every variable off the device each step)",
+  );
+
+/** Whether a `fused` option means the fused optimizer on the active backend. */
+export function useFused(option: boolean | 'auto'): boolean {
+  return option === 'auto' ? tf.getBackend() === 'wasm' : option;
+}
 
 export const adam = defineComponent({
   kind: 'optimizer',
   name: 'adam',
   description:
-    'Adam (Kingma & Ba 2015). epsilon defaults to 1e-8, as in PyTorch and the paper. fused: true updates each variable in one pass (a WebAssembly SIMD kernel on the wasm backend), with the same float32 results as tf.train.adam.',
+    'Adam (Kingma & Ba 2015). epsilon defaults to 1e-8, as in PyTorch and the paper. fused (default auto: on the wasm backend) updates each variable in one pass (a WebAssembly SIMD kernel), with the same float32 results as tf.train.adam.',
   schema: z.object({
     lr,
     beta1: z.number().min(0).lt(1).default(0.9).describe('decay of the first-moment estimate'),
@@ -23,7 +30,7 @@ export const adam = defineComponent({
     epsilon: z.number().positive().default(1e-8).describe('added to the denominator'),
     fused,
   }),
-  create: (o) => (o.fused ? new FusedAdamOptimizer(o.lr, o.beta1, o.beta2, o.epsilon) : tf.train.adam(o.lr, o.beta1, o.beta2, o.epsilon)),
+  create: (o) => (useFused(o.fused) ? new FusedAdamOptimizer(o.lr, o.beta1, o.beta2, o.epsilon) : tf.train.adam(o.lr, o.beta1, o.beta2, o.epsilon)),
 });
 
 export const sgd = defineComponent({
@@ -37,7 +44,7 @@ export const sgd = defineComponent({
     fused,
   }),
   create: (o) => {
-    if (o.fused) return new FusedSgdOptimizer(o.lr, o.momentum, o.nesterov);
+    if (useFused(o.fused)) return new FusedSgdOptimizer(o.lr, o.momentum, o.nesterov);
     return o.momentum > 0 ? tf.train.momentum(o.lr, o.momentum, o.nesterov) : tf.train.sgd(o.lr);
   },
 });
@@ -53,5 +60,5 @@ export const rmsprop = defineComponent({
     epsilon: z.number().positive().default(1e-8).describe('added to the denominator'),
     fused,
   }),
-  create: (o) => (o.fused ? new FusedRmspropOptimizer(o.lr, o.decay, o.momentum, o.epsilon) : tf.train.rmsprop(o.lr, o.decay, o.momentum, o.epsilon)),
+  create: (o) => (useFused(o.fused) ? new FusedRmspropOptimizer(o.lr, o.decay, o.momentum, o.epsilon) : tf.train.rmsprop(o.lr, o.decay, o.momentum, o.epsilon)),
 });
