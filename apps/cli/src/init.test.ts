@@ -109,5 +109,6 @@ describe('vaelab --version', () => {
     expect(text.split('\n')[0]).toBe(`@vaelab/cli ${own}`);
     expect(text).toMatch(/@vaelab\/core \d+\.\d+\.\d+/);
     expect(text).toMatch(/@tensorflow\/tfjs(-core)? 4\.22\.0/);
+    expect(text).toMatch(/^  wasm threads \d+ \(/m);
   });
 });

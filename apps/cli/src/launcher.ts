@@ -55,6 +55,11 @@ export function defaultParallelism(jobs: number): number {
   return Math.max(1, Math.min(jobs, availableParallelism()));
 }
 
+/** wasm threads for each of `parallelism` jobs running at once: the cores shared out, at least 1. */
+export function threadsPerJob(parallelism: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / parallelism));
+}
+
 export interface LocalProcessPoolOptions {
   /** Jobs running at once. */
   parallelism: number;
@@ -96,9 +101,12 @@ export class LocalProcessPool implements Launcher {
 
   private runOne(job: LaunchJob, hooks: LaunchHooks): Promise<void> {
     const started = Date.now();
+    const env: NodeJS.ProcessEnv = { ...(this.options.env ?? process.env), CI: '1' };
+    // Jobs side by side share the cores: each gets its share of wasm threads unless the user chose.
+    if (env['VAELAB_WASM_THREADS'] === undefined) env['VAELAB_WASM_THREADS'] = String(threadsPerJob(this.options.parallelism));
     const child = spawn(process.execPath, [this.options.bin ?? VAELAB_BIN, ...job.argv], {
       cwd: this.options.cwd,
-      env: { ...(this.options.env ?? process.env), CI: '1' },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -53,6 +53,7 @@ describe('vaelab train', () => {
     expect(parse(readFileSync(join(dir!, 'overrides.yaml'), 'utf8'))).toEqual(TINY.slice(1).concat('seed=3'));
     const meta = JSON.parse(readFileSync(join(dir!, 'meta.json'), 'utf8'));
     expect(meta).toMatchObject({ seed: 3, backend: { name: 'wasm', requested: 'wasm' }, node: process.version });
+    expect(meta.backend.threads).toBe(Number(process.env.VAELAB_WASM_THREADS)); // vitest.setup.ts sets it
     expect(meta.config_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(meta.versions['@tensorflow/tfjs-core']).toBe('4.22.0');
     const metrics = readMetrics(dir!);

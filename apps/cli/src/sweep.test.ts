@@ -9,6 +9,7 @@ import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import type { Io } from './io.js';
 import { main } from './main.js';
+import { threadsPerJob } from './launcher.js';
 import { planSweep } from './sweep.js';
 
 /*
@@ -67,6 +68,16 @@ describe('planSweep', () => {
     const clash = parseOverrides(['encoder.hidden=[8],[16]', 'decoder.hidden=[8],[16]'], { multirun: true });
     const names = planSweep({ experiment: 'exp', overrides: clash, jobs: expandSweeps(clash), command: [], cwd: '/x' }).jobs.map((j) => j.name);
     expect(names[1]).toBe('001_encoder.hidden=-8-_decoder.hidden=-16-');
+  });
+});
+
+describe('threadsPerJob', () => {
+  it('shares the cores among the jobs running at once, at least one thread each', () => {
+    expect(threadsPerJob(1, 2)).toBe(2);
+    expect(threadsPerJob(2, 2)).toBe(1);
+    expect(threadsPerJob(3, 2)).toBe(1);
+    expect(threadsPerJob(2, 8)).toBe(4);
+    expect(threadsPerJob(3, 8)).toBe(2);
   });
 });
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { WASM_THREADS_ENV, resolveWasmThreads } from '@vaelab/core';
 
 /** Packages whose resolved versions `vaelab --version` reports after the CLI's own. */
 const REPORTED = ['@vaelab/core', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm'] as const;
@@ -32,5 +33,16 @@ export function versions(): Record<string, string> {
 export function versionText(): string {
   const all = versions();
   const [first, ...rest] = Object.entries(all);
-  return [`${first![0]} ${first![1]}`, ...rest.map(([name, version]) => `  ${name} ${version}`)].join('\n');
+  return [`${first![0]} ${first![1]}`, ...rest.map(([name, version]) => `  ${name} ${version}`), `  ${wasmThreadsText()}`].join('\n');
+}
+
+/** The wasm thread count a run would ask for, and where it comes from (the backend is not started here). */
+function wasmThreadsText(): string {
+  try {
+    const s = resolveWasmThreads();
+    const from = s.source === 'env' ? `from ${WASM_THREADS_ENV}` : `the cores; ${WASM_THREADS_ENV} sets it`;
+    return `wasm threads ${s.threads} (${from}${s.note ? `; ${s.note}` : ''})`;
+  } catch (e) {
+    return `wasm threads: ${(e as Error).message}`;
+  }
 }

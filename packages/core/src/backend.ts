@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { prepareWasmThreads, resolveWasmThreads, wasmThreadsState } from './wasm-threads.js';
 
 /* Backend selection (DESIGN §7). tfjs-node(-gpu) are optional and only ever loaded dynamically. */
 
@@ -13,6 +14,19 @@ export interface BackendSelection {
   readonly package?: string;
   /** Backends tried before this one, and why each was passed over. */
   readonly skipped: { backend: string; reason: string }[];
+  /** Threads it computes with: wasm's thread-pool size, 1 for cpu; absent for tensorflow (its own pool). */
+  readonly threads?: number;
+  /** Why wasm runs on fewer threads than asked for: the threaded build did not start, usually (see wasm-threads.ts). */
+  readonly threadsFallback?: string;
+}
+
+export interface SelectBackendOptions {
+  /**
+   * Threads for the wasm backend: a positive integer (1 = the single-threaded SIMD build) or
+   * 'auto' (the number of cores, at most 8). Default: the environment variable
+   * VAELAB_WASM_THREADS, else 'auto'. Fixed once wasm has started in a process.
+   */
+  wasmThreads?: number | 'auto';
 }
 
 // Held in a variable so that bundlers and tsc do not try to resolve optional packages.
@@ -39,13 +53,17 @@ async function tryTensorflow(): Promise<{ ok: true; pkg: string } | { ok: false;
   return { ok: false, reason: reasons.join('; ') };
 }
 
-async function tryWasm(): Promise<{ ok: true; pkg: string } | { ok: false; reason: string }> {
+async function tryWasm(
+  threads: number,
+): Promise<{ ok: true; pkg: string; threads: number; fallback?: string } | { ok: false; reason: string }> {
   const pkg = '@tensorflow/tfjs-backend-wasm';
   try {
     await importOptional(pkg);
+    await prepareWasmThreads(threads);
     if (await tf.setBackend('wasm')) {
       installFastMatMulGradient();
-      return { ok: true, pkg };
+      const state = wasmThreadsState();
+      return { ok: true, pkg, threads: state?.threads ?? 1, ...(state?.fallback ? { fallback: state.fallback } : {}) };
     }
     return { ok: false, reason: `${pkg} loaded but the 'wasm' backend did not initialize` };
   } catch (e) {
@@ -84,7 +102,11 @@ export async function ensureGradients(): Promise<void> {
  * Select and initialize a backend. `auto` tries tensorflow (tfjs-node-gpu, then tfjs-node), then
  * wasm, then cpu; an explicit choice that cannot be had is an error that says why.
  */
-export async function selectBackend(requested: BackendChoice = 'auto', log?: (line: string) => void): Promise<BackendSelection> {
+export async function selectBackend(
+  requested: BackendChoice = 'auto',
+  log?: (line: string) => void,
+  options: SelectBackendOptions = {},
+): Promise<BackendSelection> {
   if (!BACKEND_CHOICES.includes(requested)) {
     throw new Error(`backend: unknown backend '${String(requested)}'; allowed: ${BACKEND_CHOICES.join(', ')}`);
   }
@@ -92,6 +114,7 @@ export async function selectBackend(requested: BackendChoice = 'auto', log?: (li
   await ensureGradients();
   const skipped: { backend: string; reason: string }[] = [];
   let selection: BackendSelection | undefined;
+  let wasmNote: string | undefined;
   if (requested === 'tensorflow' || requested === 'auto') {
     const r = await tryTensorflow();
     if (r.ok) selection = { name: 'tensorflow', requested, package: r.pkg, skipped };
@@ -100,8 +123,10 @@ export async function selectBackend(requested: BackendChoice = 'auto', log?: (li
     } else skipped.push({ backend: 'tensorflow', reason: 'not installed (optional: @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node)' });
   }
   if (!selection && (requested === 'wasm' || requested === 'auto')) {
-    const r = await tryWasm();
-    if (r.ok) selection = { name: 'wasm', requested, package: r.pkg, skipped };
+    const wasmThreads = resolveWasmThreads(options.wasmThreads);
+    wasmNote = wasmThreads.note;
+    const r = await tryWasm(wasmThreads.threads);
+    if (r.ok) selection = { name: 'wasm', requested, package: r.pkg, skipped, threads: r.threads, ...(r.fallback ? { threadsFallback: r.fallback } : {}) };
     else if (requested === 'wasm') throw new Error(`backend 'wasm' is not available: ${r.reason}`);
     else skipped.push({ backend: 'wasm', reason: r.reason });
   }
@@ -120,11 +145,17 @@ export async function selectBackend(requested: BackendChoice = 'auto', log?: (li
       }
     }
     if (!(await tf.setBackend('cpu'))) throw new Error("backend 'cpu' failed to initialize");
-    selection = { name: 'cpu', requested, package: pkg, skipped };
+    selection = { name: 'cpu', requested, package: pkg, skipped, threads: 1 };
   }
   await tf.ready();
+  const threads =
+    selection.threads === undefined
+      ? ''
+      : `, ${selection.threads} thread${selection.threads === 1 ? '' : 's'}` +
+        (selection.threadsFallback ? ` (${selection.threads === 1 ? 'threaded build not used: ' : ''}${selection.threadsFallback})` : '') +
+        (selection.name === 'wasm' && wasmNote ? ` (${wasmNote})` : '');
   log?.(
-    `backend: ${selection.name}${selection.package ? ` (${selection.package})` : ''}` +
+    `backend: ${selection.name}${selection.package ? ` (${selection.package})` : ''}${threads}` +
       (skipped.length ? `; skipped ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}` : ''),
   );
   return selection;

@@ -11,3 +11,12 @@ export * from './mixture.js';
 export * from './contracts.js';
 export * from './registry.js';
 export * from './backend.js';
+export {
+  MAX_WASM_THREADS,
+  WASM_THREADS_ENV,
+  WASM_THREADS_TESTED_VERSION,
+  type WasmThreadsSetting,
+  type WasmThreadsState,
+  resolveWasmThreads,
+  wasmThreadsState,
+} from './wasm-threads.js';

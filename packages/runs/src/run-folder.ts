@@ -113,7 +113,8 @@ export function gitCommit(cwd: string): { commit: string | null; dirty: boolean 
 export interface Meta {
   experiment: string;
   seed: number;
-  backend: { requested: string; name: string; package: string | null };
+  /** threads: what the backend computes with (wasm's thread count, 1 for cpu; null for tensorflow). */
+  backend: { requested: string; name: string; package: string | null; threads: number | null };
   versions: Record<string, string>;
   node: string;
   platform: string;
@@ -140,7 +141,12 @@ export function writeRunStart(
   const meta: Meta = {
     experiment: args.experiment,
     seed: args.seed,
-    backend: { requested: args.backend.requested, name: args.backend.name, package: args.backend.package ?? null },
+    backend: {
+      requested: args.backend.requested,
+      name: args.backend.name,
+      package: args.backend.package ?? null,
+      threads: args.backend.threads ?? null,
+    },
     versions: packageVersions(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,

@@ -26,7 +26,7 @@ export type NamedTensor = Awaited<ReturnType<tf.Optimizer['getWeights']>>[number
 
 /** The private parts of tfjs-backend-wasm 4.22 used here; checked before use. */
 interface WasmBackendInternals {
-  wasm: { asm?: { memory?: unknown }; HEAPF32: Float32Array };
+  wasm: { asm?: { memory?: unknown }; wasmMemory?: unknown; HEAPF32: Float32Array };
   getMemoryOffset(dataId: object): number;
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   refCount(dataId: object): number;
@@ -82,7 +82,8 @@ export abstract class FusedOptimizer extends tf.Optimizer {
     while (this.slots.length < kinds) this.slots.push([]);
     const scalars = this.stepScalars();
     const backend = wasmInternals();
-    const memory = backend?.wasm.asm?.memory;
+    // the single-threaded build exports its memory; the threaded one imports it (wasmMemory)
+    const memory = backend?.wasm.asm?.memory ?? backend?.wasm.wasmMemory;
     const kernels = this.simd && isWasmMemory(memory) ? wasmKernels(memory) : null;
     entries.forEach(([name, gradient], i) => {
       const variable = tf.engine().registeredVariables[name];

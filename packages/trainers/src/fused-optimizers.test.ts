@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { RandomStreams, selectBackend } from '@vaelab/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -229,5 +231,34 @@ describe("fused: 'auto' (the default)", () => {
     } finally {
       await tf.setBackend(previous);
     }
+  });
+});
+
+describe('fused adam on the threaded wasm build', () => {
+  // The threaded build's heap is a shared memory that the module imports (no asm.memory export):
+  // the SIMD kernel must bind to it too. A separate process, since a backend starts once per process;
+  // a \`node --input-type=module -e\` script, which also checks that the pthread workers start there.
+  it('takes the SIMD path and equals tf.train.adam bit for bit with 2 threads', () => {
+    const script = `
+      import * as tf from '@tensorflow/tfjs-core';
+      import { selectBackend } from '@vaelab/core';
+      import { FusedAdamOptimizer } from '@vaelab/trainers';
+      const sel = await selectBackend('wasm', (line) => console.error(line));
+      const w = tf.variable(tf.randomNormal([1000, 37], 0, 1, 'float32', 3));
+      const w2 = tf.variable(w.clone());
+      const fused = new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-8);
+      const stock = tf.train.adam(0.01, 0.9, 0.999, 1e-8);
+      for (let i = 0; i < 5; i++) {
+        fused.minimize(() => tf.sum(tf.square(tf.sub(w, 1))), false, [w]);
+        stock.minimize(() => tf.sum(tf.square(tf.sub(w2, 1))), false, [w2]);
+      }
+      const a = w.dataSync(), b = w2.dataSync();
+      console.log(JSON.stringify({ threads: sel.threads, path: fused.lastPath, same: a.every((x, i) => Object.is(x, b[i])) }));
+      process.exit(0);`;
+    // run from the CLI's folder so that @vaelab/* resolve to the built workspace packages
+    const cwd = fileURLToPath(new URL('../../../apps/cli/', import.meta.url));
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd, encoding: 'utf8', env: { ...process.env, VAELAB_WASM_THREADS: '2' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ threads: 2, path: 'wasm-simd', same: true });
   });
 });

@@ -14,7 +14,7 @@
  * the DOM library, and @types/node 20 does not declare the WebAssembly namespace.
  */
 export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
 }
 declare const WebAssembly: {
   Memory: abstract new (...args: never[]) => WasmMemory;
@@ -261,13 +261,18 @@ const KERNELS = [
   { name: 'rmsprop', ...RMSPROP },
 ] as const;
 
-function moduleBytes(): Uint8Array {
+/**
+ * `shared`: the memory to import is shared (tfjs-wasm's threaded build); a shared import must say so
+ * and give a maximum, here the largest a 32-bit memory can have, so any shared memory fits.
+ */
+function moduleBytes(shared = false): Uint8Array {
   const kernels = KERNELS;
+  const limits = shared ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec(kernels.map((k) => k.type))),
-    // import env.memory: the tfjs-wasm heap (minimum 1 page, no maximum: any memory fits)
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])),
+    // import env.memory: the tfjs-wasm heap (minimum 1 page, no maximum unless shared: any memory fits)
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])),
     ...section(3, vec(kernels.map((_, i) => uleb(i)))),
     ...section(7, vec(kernels.map((k, i) => [...name(k.name), 0x00, ...uleb(i)]))),
     ...section(10, vec(kernels.map((k) => k.code))),
@@ -292,7 +297,8 @@ export function wasmKernels(memory: WasmMemory): WasmKernels | null {
   if (instances.has(memory)) return instances.get(memory)!;
   let kernels: WasmKernels | null = null;
   try {
-    const module = new WebAssembly.Module(moduleBytes());
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const module = new WebAssembly.Module(moduleBytes(shared));
     kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as WasmKernels;
   } catch {
     kernels = null;
