@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const pkgs = ['core', 'priors', 'posteriors', 'likelihoods', 'networks', 'objectives', 'trainers', 'data', 'config', 'eval', 'runs'];
+const pkgs = ['core', 'priors', 'posteriors', 'likelihoods', 'networks', 'objectives', 'trainers', 'data', 'config', 'eval', 'runs', 'native'];
 const alias = Object.fromEntries(
   pkgs.map((p) => [`@vaelab/${p}`, fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url))]),
 );

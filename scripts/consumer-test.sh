@@ -5,7 +5,7 @@
 # packed `vaelab` command there: train, --version, init + train, list, and the hand-over of another
 # vaelab to the project's own. Exits non-zero on the first failure; prints one summary line.
 #
-#   bash scripts/consumer-test.sh          # KEEP=1 keeps the temporary folder
+#   bash scripts/consumer-test.sh          # KEEP=1 keeps the temporary folder; SKIP_NATIVE=1 skips @vaelab/native's build
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 start=$(date +%s)
@@ -15,7 +15,7 @@ finish() {
   local rc=$?
   local secs=$(( $(date +%s) - start ))
   if [ "$rc" -eq 0 ]; then
-    echo "consumer test: passed (pack, install, strict tsc + run, CLI train/--version/init/list/hand-over) in ${secs}s"
+    echo "consumer test: passed (pack, install, native build, strict tsc + run, CLI train/--version/init/list/hand-over) in ${secs}s"
   else
     echo "consumer test: FAILED at step '${step}' (exit ${rc}) after ${secs}s; files in ${work}" >&2
   fi
@@ -56,6 +56,12 @@ node -e '
   const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"));
   const bad = Object.entries(lock.packages).filter(([k, v]) => k.includes("@vaelab/") && !String(v.resolved || "").startsWith("file:"));
   if (bad.length) { console.error("from the registry: " + bad.map(([k]) => k).join(", ")); process.exit(1); }'
+
+step="@vaelab/native: no install script, then npx vaelab-native-build"
+# npm must not have compiled anything at install (no install script, "gypfile": false): the user
+# builds the optional addon. CI has OpenBLAS (libopenblas-dev); SKIP_NATIVE=1 skips this elsewhere.
+if [ -e node_modules/@vaelab/native/build ]; then echo "npm ran a build script for @vaelab/native at install" >&2; exit 1; fi
+if [ -z "${SKIP_NATIVE:-}" ]; then npx vaelab-native-build --silent >/dev/null; fi
 
 step="typescript"
 mkdir -p src
@@ -135,7 +141,9 @@ npx tsc -p tsconfig.json
 node dist/main.js
 
 step="vaelab train experiment=mnist_vae"
-npx vaelab train experiment=mnist_vae data.train_limit=500 trainer.epochs=1 data.test_limit=500 --out runs
+VAELAB_NATIVE=$([ -z "${SKIP_NATIVE:-}" ] && echo 1 || echo 0) npx vaelab train experiment=mnist_vae data.train_limit=500 trainer.epochs=1 data.test_limit=500 --out runs | tee train-mnist.txt
+# Asked to (VAELAB_NATIVE=1), the packed CLI finds the packed, built @vaelab/native (not its dependency) and uses it on wasm.
+if [ -z "${SKIP_NATIVE:-}" ]; then grep -q '^native: matMul by OpenBLAS' train-mnist.txt; fi
 node -e '
   const fs = require("fs"), path = require("path");
   const root = "runs/mnist_vae", [run] = fs.readdirSync(root);

@@ -162,6 +162,30 @@ function conditionClasses(dataset: Dataset, where: ConfigWhere): number {
 }
 
 /**
+ * @vaelab/native when the user asks for it with VAELAB_NATIVE=1 (optional, not a dependency): the
+ * wasm backend's matMul computed by OpenBLAS. Opt-in because it changes the arithmetic (another
+ * summation order), so installing a package never silently moves a run's results. Its use is
+ * logged and recorded in meta.json (backend.package); when it cannot be used the log says why.
+ */
+async function useNative(backend: BackendSelection, log: (line: string) => void): Promise<BackendSelection> {
+  if (backend.name !== 'wasm' || process.env.VAELAB_NATIVE !== '1') return backend;
+  type Install = { ok: true; blas: string; threads: number } | { ok: false; reason: string };
+  let r: Install;
+  try {
+    const pkg = '@vaelab/native'; // a variable: optional, never bundled or resolved at build time
+    r = ((await import(/* @vite-ignore */ pkg)) as { installNative(): Install }).installNative();
+  } catch (e) {
+    r = { ok: false, reason: `@vaelab/native is not installed (${String((e as Error)?.message ?? e).split('\n')[0]})` };
+  }
+  if (!r.ok) {
+    log(`native: not used: ${r.reason}`);
+    return backend;
+  }
+  log(`native: matMul by ${r.blas}, ${r.threads} thread(s) (@vaelab/native, VAELAB_NATIVE=1)`);
+  return { ...backend, package: `${backend.package} + @vaelab/native (${r.blas}; ${r.threads} thread(s))` };
+}
+
+/**
  * Select the backend and create every component from a checked config. The encoder's output and
  * the decoder's output are sized from what the posterior and the likelihood say they need.
  */
@@ -172,7 +196,7 @@ export async function buildExperiment(
   log: (line: string) => void,
   where: ConfigWhere = {},
 ): Promise<Experiment> {
-  const backend = await selectBackend(config.backend, log);
+  const backend = await useNative(await selectBackend(config.backend, log), log);
   const streams = new RandomStreams(config.seed);
   const base = { streams, cwd };
   let dataset: Dataset | ValidatedDataset = await registry.build('data', dataBlock(config) as RunConfig['data'], base, 'data');

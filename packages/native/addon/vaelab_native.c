@@ -1,0 +1,202 @@
+/*
+ * @vaelab/native: single-precision matrix products on the memory of tfjs's WebAssembly backend,
+ * computed by OpenBLAS (cblas_sgemm). Plain C against Node-API (node_api.h); no other dependency.
+ *
+ * The JavaScript side passes the wasm heap (the Uint8Array view `HEAPU8`, or its ArrayBuffer),
+ * byte offsets of the operands inside it, the shapes and the transpose flags. Every offset and
+ * extent is checked against the heap's length before BLAS touches it, so a wrong offset is a
+ * RangeError rather than a crash.
+ *
+ * Exports:
+ *   gemm(heap, transposeA, transposeB, m, n, k, aOffset, bOffset, cOffset, batch, aStride, bStride)
+ *     For i in [0, batch): C_i = op(A_i) · op(B_i), all row-major float32, where
+ *     A_i starts at aOffset + i·aStride bytes (op(A_i) is m×k; A_i is k×m when transposeA),
+ *     B_i at bOffset + i·bStride (op(B_i) is k×n; B_i is n×k when transposeB) and
+ *     C_i (m×n, contiguous) at cOffset + i·m·n·4. A stride of 0 broadcasts one matrix over the batch.
+ *   info() -> { config, corename, threads, parallel }
+ *   setThreads(n) -> the thread count OpenBLAS reports afterwards
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <cblas.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* OpenBLAS extensions (declared by OpenBLAS's cblas.h; repeated so another cblas.h still compiles). */
+extern void openblas_set_num_threads(int num_threads);
+extern int openblas_get_num_threads(void);
+extern int openblas_get_parallel(void);
+extern char *openblas_get_config(void);
+extern char *openblas_get_corename(void);
+
+#define MAX_DIM 2147483647LL /* BLAS takes int dimensions */
+
+static napi_value throw_error(napi_env env, const char *kind, const char *message) {
+  if (strcmp(kind, "range") == 0) napi_throw_range_error(env, NULL, message);
+  else if (strcmp(kind, "type") == 0) napi_throw_type_error(env, NULL, message);
+  else napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+/* The bytes of an ArrayBuffer or of a TypedArray/DataView's view of one. */
+static bool get_heap(napi_env env, napi_value value, uint8_t **data, size_t *length) {
+  bool is;
+  if (napi_is_arraybuffer(env, value, &is) == napi_ok && is) {
+    void *p = NULL;
+    if (napi_get_arraybuffer_info(env, value, &p, length) != napi_ok) return false;
+    *data = (uint8_t *)p;
+    return true;
+  }
+  if (napi_is_typedarray(env, value, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count = 0, offset = 0;
+    void *p = NULL;
+    if (napi_get_typedarray_info(env, value, &type, &count, &p, NULL, &offset) != napi_ok) return false;
+    size_t size = 1;
+    switch (type) {
+      case napi_int16_array: case napi_uint16_array: size = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: size = 4; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: size = 8; break;
+      default: size = 1;
+    }
+    *data = (uint8_t *)p; /* already advanced by the view's byte offset */
+    *length = count * size;
+    return true;
+  }
+  return false;
+}
+
+static bool get_bool(napi_env env, napi_value v, bool *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  if (t == napi_boolean) return napi_get_value_bool(env, v, out) == napi_ok;
+  if (t == napi_number) {
+    double d;
+    if (napi_get_value_double(env, v, &d) != napi_ok) return false;
+    *out = d != 0;
+    return true;
+  }
+  return false;
+}
+
+/* A non-negative integer below 2^53 (offsets, strides, dimensions). */
+static bool get_count(napi_env env, napi_value v, int64_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return false;
+  if (!(d >= 0) || d > 9007199254740991.0 || d != (double)(int64_t)d) return false;
+  *out = (int64_t)d;
+  return true;
+}
+
+/* offset + count·stride + extra <= length, without overflow. */
+static bool inside(int64_t offset, int64_t count, int64_t stride, int64_t extra, int64_t length) {
+  int64_t span, end;
+  if (__builtin_mul_overflow(count, stride, &span) || __builtin_add_overflow(offset, span, &end) ||
+      __builtin_add_overflow(end, extra, &end))
+    return false;
+  return end <= length;
+}
+
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 12) return throw_error(env, "type", "gemm: expected 12 arguments (heap, transposeA, transposeB, m, n, k, aOffset, bOffset, cOffset, batch, aStride, bStride)");
+  uint8_t *heap = NULL;
+  size_t heap_length = 0;
+  if (!get_heap(env, argv[0], &heap, &heap_length)) return throw_error(env, "type", "gemm: heap must be an ArrayBuffer or a typed array");
+  if (heap == NULL && heap_length == 0) return throw_error(env, "range", "gemm: the heap is empty or detached (did the wasm memory grow? pass the current buffer)");
+  bool ta, tb;
+  if (!get_bool(env, argv[1], &ta) || !get_bool(env, argv[2], &tb)) return throw_error(env, "type", "gemm: transposeA and transposeB must be booleans");
+  int64_t v[9];
+  static const char *names[9] = {"m", "n", "k", "aOffset", "bOffset", "cOffset", "batch", "aStride", "bStride"};
+  for (int i = 0; i < 9; i++) {
+    if (!get_count(env, argv[3 + i], &v[i])) {
+      char msg[96];
+      snprintf(msg, sizeof msg, "gemm: %s must be a non-negative integer", names[i]);
+      return throw_error(env, "type", msg);
+    }
+  }
+  const int64_t m = v[0], n = v[1], k = v[2], a_off = v[3], b_off = v[4], c_off = v[5], batch = v[6], a_stride = v[7], b_stride = v[8];
+  if (m > MAX_DIM || n > MAX_DIM || k > MAX_DIM) return throw_error(env, "range", "gemm: a dimension exceeds 2^31 - 1");
+  if ((a_off | b_off | c_off | a_stride | b_stride) & 3) return throw_error(env, "range", "gemm: offsets and strides must be multiples of 4 bytes (float32)");
+  if (batch == 0 || m == 0 || n == 0) {
+    napi_value undef;
+    napi_get_undefined(env, &undef);
+    return undef;
+  }
+  /* Every byte each operand spans must lie inside the heap. */
+  const int64_t len = (int64_t)heap_length;
+  int64_t a_bytes, b_bytes, c_bytes;
+  bool overflow = __builtin_mul_overflow(m, k, &a_bytes) || __builtin_mul_overflow(a_bytes, 4, &a_bytes) ||
+                  __builtin_mul_overflow(k, n, &b_bytes) || __builtin_mul_overflow(b_bytes, 4, &b_bytes) ||
+                  __builtin_mul_overflow(m, n, &c_bytes) || __builtin_mul_overflow(c_bytes, 4, &c_bytes);
+  if (overflow || !inside(a_off, batch - 1, a_stride, a_bytes, len) || !inside(b_off, batch - 1, b_stride, b_bytes, len) ||
+      !inside(c_off, batch, c_bytes, 0, len)) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "gemm: an operand lies outside the heap (%lld bytes)", (long long)len);
+    return throw_error(env, "range", msg);
+  }
+  float *c = (float *)(heap + c_off);
+  if (k == 0) {
+    memset(c, 0, (size_t)(batch * c_bytes)); /* an empty sum */
+  } else {
+    const int lda = (int)(ta ? m : k), ldb = (int)(tb ? k : n), ldc = (int)n;
+    for (int64_t i = 0; i < batch; i++) {
+      const float *a = (const float *)(heap + a_off + i * a_stride);
+      const float *b = (const float *)(heap + b_off + i * b_stride);
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, a,
+                  lda, b, ldb, 0.0f, c + i * m * n, ldc);
+    }
+  }
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  return undef;
+}
+
+static void set_string(napi_env env, napi_value obj, const char *key, const char *value) {
+  napi_value s;
+  if (napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &s) == napi_ok) napi_set_named_property(env, obj, key, s);
+}
+
+static void set_int(napi_env env, napi_value obj, const char *key, int value) {
+  napi_value x;
+  if (napi_create_int32(env, value, &x) == napi_ok) napi_set_named_property(env, obj, key, x);
+}
+
+static napi_value info(napi_env env, napi_callback_info cb) {
+  (void)cb;
+  napi_value obj;
+  if (napi_create_object(env, &obj) != napi_ok) return NULL;
+  set_string(env, obj, "config", openblas_get_config());
+  set_string(env, obj, "corename", openblas_get_corename());
+  set_int(env, obj, "threads", openblas_get_num_threads());
+  /* 0: sequential build, 1: pthreads, 2: OpenMP */
+  set_int(env, obj, "parallel", openblas_get_parallel());
+  return obj;
+}
+
+static napi_value set_threads(napi_env env, napi_callback_info cb) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, cb, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  int64_t n;
+  if (argc != 1 || !get_count(env, argv[0], &n) || n < 1 || n > 1024) return throw_error(env, "range", "setThreads: expected an integer from 1 to 1024");
+  openblas_set_num_threads((int)n);
+  napi_value out;
+  napi_create_int32(env, openblas_get_num_threads(), &out);
+  return out;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"gemm", NULL, gemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"info", NULL, info, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}

@@ -1,0 +1,14 @@
+{
+  "targets": [
+    {
+      "target_name": "vaelab_native",
+      "sources": ["addon/vaelab_native.c"],
+      "include_dirs": ["/usr/include/openblas", "/usr/local/include/openblas"],
+      "cflags": ["-O3", "-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lopenblas"],
+      "xcode_settings": {
+        "OTHER_CFLAGS": ["-O3", "-std=gnu11"]
+      }
+    }
+  ]
+}
