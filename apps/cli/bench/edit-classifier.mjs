@@ -8,8 +8,8 @@
 // vector (mean code of TO minus mean code of FROM, over 5000 training images: what `vaelab edit`
 // does) at amounts 0 .. A, and reports how often the classifier labels the edit TO at the largest
 // amount, and how often the source class survives at amount 0 (the reconstruction). Writes
-// bench/edit-classifier.json. Needs the built CLI (npm run build), or VAELAB_CLI_MODULE=<file>.
-import { writeFileSync } from 'node:fs';
+// bench/results/edit-classifier.json. Needs the built CLI (npm run build), or VAELAB_CLI_MODULE=<file>.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -87,5 +87,6 @@ for (const pair of pairs) {
 }
 const mean = (k) => results.reduce((s, r) => s + r[k], 0) / results.length;
 console.log(`overall: source kept at 0: ${(100 * mean('source_kept_at_0')).toFixed(1)}%; target at amount ${amount}: ${(100 * mean('target_at_max')).toFixed(1)}%`);
-writeFileSync(join(here, 'edit-classifier.json'), `${JSON.stringify({ run: resolve(runDir), step: run.step, classifier_accuracy: accuracy, amount, results, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', 'edit-classifier.json'), `${JSON.stringify({ run: resolve(runDir), step: run.step, classifier_accuracy: accuracy, amount, results, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
 run.dispose();
