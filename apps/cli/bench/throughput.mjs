@@ -1,14 +1,16 @@
 // Training throughput (samples/s) of the mnist_vae model: MLP 784-400-20-400-784, diagonal
 // Gaussian posterior, standard normal prior, Bernoulli likelihood, Adam, batch 128.
-// Usage: node bench/throughput.mjs [--backends wasm,wasm-fused,wasm-stock,cpu] [--steps N] [--repeats R] [--out FILE]
-// `wasm` is the default path (tf.train.adam); `wasm-fused` the same with the fused Adam
-// (`trainer.optimizer.fused=true`: one WebAssembly SIMD pass per variable). `wasm-stock` is wasm
-// with tfjs's own matMul gradient (transposed matMuls, DESIGN §7) instead of the one @vaelab/core
-// installs, to show what that buys. Each measurement runs in its own process (a tfjs process has
+// Usage: node bench/throughput.mjs [--backends wasm,wasm-1thread,wasm-tf-adam,wasm-native,wasm-stock,cpu] [--steps N] [--repeats R] [--out FILE]
+// `wasm` is the default path: feature-major MLP, the fused Adam (`optimizer.fused: auto`: one
+// WebAssembly SIMD pass per variable), one wasm thread per core. `wasm-1thread` the same on the
+// single-threaded build (VAELAB_WASM_THREADS=1); `wasm-tf-adam` with tf.train.adam instead of the
+// fused update; `wasm-native` with @vaelab/native's OpenBLAS matMul (needs `npm run build:native
+// -w @vaelab/native`); `wasm-stock` tfjs's own matMul gradient (transposed matMuls, DESIGN §7) and
+// tf.train.adam, to show what our gradient buys. Each measurement runs in its own process (a tfjs process has
 // one active backend at a time), R times per variant in rotated order (default 3 for the wasm
 // variants, 1 for the slow ones); the median and the range are reported, because this 2-core
 // machine is shared and noisy. `weights_sha256` hashes the model after the timed steps: variants
-// that promise the same arithmetic (wasm and wasm-fused) must print the same hash.
+// that promise the same arithmetic (wasm, wasm-1thread, wasm-tf-adam) must print the same hash.
 // Results go to bench/results/throughput.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,9 +25,15 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 
+const VARIANTS = ['wasm', 'wasm-1thread', 'wasm-tf-adam', 'wasm-native', 'wasm-stock', 'cpu'];
+if (args.includes('--help')) {
+  console.log(`usage: node bench/throughput.mjs [--backends ${VARIANTS.join(',')}] [--steps N] [--repeats R] [--out FILE]`);
+  process.exit(0);
+}
+
 if (args[0] === '--child') {
   const variant = args[1];
-  const backend = variant === 'wasm-stock' || variant === 'wasm-fused' ? 'wasm' : variant;
+  const backend = variant === 'cpu' ? 'cpu' : 'wasm';
   const steps = Number(args[2]);
   const tf = await import('@tensorflow/tfjs-core');
   const core = await import('@vaelab/core');
@@ -35,12 +43,17 @@ if (args[0] === '--child') {
   // matMul gradient before selectBackend installs the fast one over it
   await core.ensureGradients();
   const stockGradient = tf.getGradient('BatchMatMul');
-  await core.selectBackend(backend);
+  const selection = await core.selectBackend(backend);
   if (variant === 'wasm-stock') tf.registerGradient(stockGradient);
+  if (variant === 'wasm-native') {
+    const native = await import('@vaelab/native').then((m) => m.installNative());
+    if (!native.ok) throw new Error(`wasm-native: ${native.reason}`);
+  }
   const streams = new core.RandomStreams(1);
   const { model, objective, x, noise } = await benchModel(streams);
   const batch = x.shape[0];
-  const optimizer = variant === 'wasm-fused' ? new FusedAdamOptimizer(1e-3, 0.9, 0.999, 1e-8) : tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
+  const tfAdam = variant === 'wasm-tf-adam' || variant === 'wasm-stock' || variant === 'cpu';
+  const optimizer = tfAdam ? tf.train.adam(1e-3, 0.9, 0.999, 1e-8) : new FusedAdamOptimizer(1e-3, 0.9, 0.999, 1e-8);
   const parts = { model, objective, optimizer, options: { clip_norm: null } };
   const warmup = 5;
   for (let i = 0; i < warmup; i++) trainStep(parts, x, noise, { step: i, epoch: 0 });
@@ -60,6 +73,7 @@ if (args[0] === '--child') {
       samples_per_second: (steps * batch) / seconds,
       ms_per_step: (1000 * seconds) / steps,
       tensors_leaked: leaked,
+      threads: selection.threads ?? null,
       weights_sha256: hash.digest('hex').slice(0, 16),
       // which of the fused optimizer's paths ran ('wasm-simd' expected on wasm); null for tf.train.adam
       optimizer_path: optimizer.lastPath ?? null,
@@ -68,8 +82,9 @@ if (args[0] === '--child') {
   process.exit(0);
 }
 
-const backends = opt('backends', 'wasm,wasm-fused,wasm-stock,cpu').split(',');
-const fast = (b) => b === 'wasm' || b === 'wasm-fused';
+const backends = opt('backends', 'wasm,wasm-1thread,wasm-tf-adam,wasm-native,wasm-stock,cpu').split(',');
+for (const b of backends) if (!VARIANTS.includes(b)) throw new Error(`unknown variant ${b}; allowed: ${VARIANTS.join(', ')}`);
+const fast = (b) => b.startsWith('wasm') && b !== 'wasm-stock';
 const repeats = (b) => Number(opt('repeats', fast(b) ? '3' : '1'));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -83,14 +98,16 @@ for (let round = 0; round < rounds; round++) {
   const order = backends.map((_, i) => backends[(i + round) % backends.length]).filter((b) => runsOf[b].length < repeats(b));
   for (const backend of order) {
     const steps = Number(opt('steps', fast(backend) ? '200' : '30'));
-    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', backend, String(steps)], { encoding: 'utf8' });
+    const env = { ...process.env };
+    if (backend === 'wasm-1thread') env.VAELAB_WASM_THREADS = '1';
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', backend, String(steps)], { encoding: 'utf8', env });
     if (child.status !== 0) {
       console.error(child.stderr);
       process.exit(child.status ?? 1);
     }
     const r = JSON.parse(child.stdout.trim().split('\n').pop());
     runsOf[backend].push(r);
-    console.log(`${r.backend.padEnd(10)} ${r.samples_per_second.toFixed(0).padStart(7)} samples/s  (${r.ms_per_step.toFixed(1)} ms/step, batch ${r.batch}, ${r.steps} steps, ${r.tensors_leaked} tensors leaked, weights ${r.weights_sha256})`);
+    console.log(`${r.backend.padEnd(12)} ${r.samples_per_second.toFixed(0).padStart(7)} samples/s  (${r.ms_per_step.toFixed(1)} ms/step, ${r.threads} thread(s), batch ${r.batch}, ${r.steps} steps, ${r.tensors_leaked} tensors leaked, weights ${r.weights_sha256})`);
   }
 }
 const results = backends.map((backend) => {

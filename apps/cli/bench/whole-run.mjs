@@ -2,17 +2,21 @@
 // machine in the same run: what a researcher waits for. Each repeat runs every variant once, in
 // rotated order, and the median and range over repeats are reported (the machine is shared and
 // noisy).
-//   vaelab        node bin/vaelab.js train experiment=mnist_vae trainer.epochs=E   (the default install)
-//   vaelab-fused  the same with trainer.optimizer.fused=true
+//   vaelab          node bin/vaelab.js train experiment=mnist_vae trainer.epochs=E   (the default
+//                   install: wasm, one thread per core, fused Adam; VAELAB_NATIVE and
+//                   VAELAB_WASM_THREADS removed from its environment)
+//   vaelab-1thread  the same with VAELAB_WASM_THREADS=1 (the single-threaded wasm build)
+//   vaelab-native   the same with VAELAB_NATIVE=1 (@vaelab/native's OpenBLAS matMul; needs
+//                   `npm run build:native -w @vaelab/native`)
 //   pytorch       /usr/bin/python3 bench/pytorch_mnist_vae.py --epochs E --threads 1 (Debian's
 //                 python3-torch; skipped, and said so, when it is not installed). OPENBLAS_CORETYPE
 //                 and OPENBLAS_L2_SIZE are removed from its environment: this machine's environment
 //                 pins OpenBLAS to Haswell kernels, which costs PyTorch ~12% (notes/performance.md).
-// Usage: node bench/whole-run.mjs [--epochs 2] [--repeats 3] [--variants vaelab,vaelab-fused,pytorch] [--out FILE]
+// Usage: node bench/whole-run.mjs [--epochs 2] [--repeats 3] [--variants vaelab,vaelab-1thread,vaelab-native,pytorch] [--out FILE]
 // Results go to bench/results/whole-run.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,12 +32,13 @@ const python = '/usr/bin/python3';
 
 const torchCheck = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
 const torchVersion = torchCheck.status === 0 ? torchCheck.stdout.trim() : null;
-let variants = opt('variants', 'vaelab,vaelab-fused,pytorch').split(',');
+let variants = opt('variants', 'vaelab,vaelab-1thread,vaelab-native,pytorch').split(',');
 if (!torchVersion && variants.includes('pytorch')) {
   console.log('pytorch: skipped (python3-torch is not installed: apt-get install -y python3-torch libopenblas0-pthread)');
   variants = variants.filter((v) => v !== 'pytorch');
 }
 
+const loadBefore = loadavg();
 const work = mkdtempSync(join(tmpdir(), 'vaelab-whole-run-'));
 const pytorchEnv = { ...process.env };
 delete pytorchEnv.OPENBLAS_CORETYPE;
@@ -44,8 +49,14 @@ function command(variant, i) {
   if (variant === 'pytorch') {
     return { file: python, argv: [join(here, 'pytorch_mnist_vae.py'), '--epochs', String(epochs), '--threads', '1', '--out', join(work, `pytorch-${i}.json`)], env: pytorchEnv };
   }
-  const overrides = [`experiment=mnist_vae`, `trainer.epochs=${epochs}`, ...(variant === 'vaelab-fused' ? ['trainer.optimizer.fused=true'] : [])];
-  return { file: process.execPath, argv: [join(here, '..', 'bin', 'vaelab.js'), 'train', ...overrides, '--out', out, '--quiet'], env: process.env };
+  const overrides = [`experiment=mnist_vae`, `trainer.epochs=${epochs}`];
+  const env = { ...process.env };
+  delete env.VAELAB_NATIVE;
+  delete env.VAELAB_WASM_THREADS;
+  if (variant === 'vaelab-1thread') env.VAELAB_WASM_THREADS = '1';
+  else if (variant === 'vaelab-native') env.VAELAB_NATIVE = '1';
+  else if (variant !== 'vaelab') throw new Error(`unknown variant ${variant}; allowed: vaelab, vaelab-1thread, vaelab-native, pytorch`);
+  return { file: process.execPath, argv: [join(here, '..', 'bin', 'vaelab.js'), 'train', ...overrides, '--out', out, '--quiet'], env };
 }
 
 /** The last test loss the run printed (nats per example). */
@@ -110,6 +121,8 @@ writeFileSync(
       pytorch_env: 'OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; --threads 1',
       date: new Date().toISOString(),
       repeats,
+      // 1-, 5- and 15-minute load averages before and after: how busy the machine was
+      load_average: { before: loadBefore, after: loadavg() },
       results: summary,
     },
     null,
