@@ -9,6 +9,7 @@ import { coreCopies } from './brand.js';
 import { kl } from './kl.js';
 import { Normal, isNormal } from './normal.js';
 import { RandomStream } from './random.js';
+import { bundleCore } from './test-bundle.js';
 
 /*
  * Two installed copies of @vaelab/core, as npm nests them: core is bundled from src the way tsup
@@ -23,19 +24,9 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const scratch = join(repo, '.tmp-tests', `duplicate-core-${process.pid}`);
 
 async function installCopy(name: string): Promise<{ core: Core; url: string }> {
-  const { build } = await import('esbuild');
   const pkgDir = join(scratch, name, 'node_modules', '@vaelab', 'core');
   await mkdir(join(pkgDir, 'dist'), { recursive: true });
-  await build({
-    entryPoints: [join(repo, 'packages/core/src/index.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    outfile: join(pkgDir, 'dist/index.js'),
-    logLevel: 'silent',
-  });
+  await bundleCore(join(pkgDir, 'dist/index.js'));
   await copyFile(join(repo, 'packages/core/package.json'), join(pkgDir, 'package.json'));
   const url = pathToFileURL(join(pkgDir, 'dist/index.js')).href;
   return { core: (await import(/* @vite-ignore */ url)) as Core, url };

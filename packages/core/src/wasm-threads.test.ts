@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_WASM_THREADS, WASM_THREADS_ENV, resolveWasmThreads } from './wasm-threads.js';
+import { bundleCore } from './test-bundle.js';
 
 /*
  * The threaded wasm build (wasm-threads.ts) in real Node processes: a process starts the wasm
@@ -120,19 +121,9 @@ function report(r: ChildResult): ChildReport {
 }
 
 beforeAll(async () => {
-  const { build } = await import('esbuild');
   await mkdir(scratch, { recursive: true });
   const out = join(scratch, 'core.mjs');
-  await build({
-    entryPoints: [join(repo, 'packages/core/src/index.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    outfile: out,
-    logLevel: 'silent',
-  });
+  await bundleCore(out);
   coreUrl = pathToFileURL(out).href;
   childPath = join(scratch, 'child.mjs');
   await writeFile(childPath, CHILD);

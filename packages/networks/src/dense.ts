@@ -51,23 +51,37 @@ function own(value: tf.Tensor): tf.Variable {
   return v;
 }
 
-/**
- * A fully connected layer y = x W + b on batch-major activations, kernel [inputSize, outputSize].
- * Its variables are owned by the network that made it. (The MLP uses `FeatureMajorDense`.)
- */
-export class Dense {
+/** A dense layer's variables, drawn by `initialValues`; the kernel transposed to [out, in] when `featureMajor`. */
+abstract class DenseVariables {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable;
 
-  constructor(
+  protected constructor(
     readonly inputSize: number,
     readonly outputSize: number,
     init: Init,
     rng: RandomStream,
+    featureMajor: boolean,
   ) {
     const [kernel, bias] = initialValues(inputSize, outputSize, init, rng);
-    this.kernel = own(kernel);
+    const value = featureMajor ? tf.tidy(() => tf.transpose(kernel)) : kernel;
+    if (value !== kernel) kernel.dispose();
+    this.kernel = own(value);
     this.bias = own(bias);
+  }
+
+  get variables(): tf.Variable[] {
+    return [this.kernel, this.bias];
+  }
+}
+
+/**
+ * A fully connected layer y = x W + b on batch-major activations, kernel [inputSize, outputSize].
+ * Its variables are owned by the network that made it. (The MLP uses `FeatureMajorDense`.)
+ */
+export class Dense extends DenseVariables {
+  constructor(inputSize: number, outputSize: number, init: Init, rng: RandomStream) {
+    super(inputSize, outputSize, init, rng, false);
   }
 
   // x: [batch, inputSize] -> [batch, outputSize]
@@ -75,10 +89,6 @@ export class Dense {
     // A plain matMul (no transpose flags): the fast kernel on wasm. Its gradient is routed through
     // explicit transposes by @vaelab/core's installFastMatMulGradient.
     return tf.add(tf.matMul(x, this.kernel as tf.Tensor2D), this.bias);
-  }
-
-  get variables(): tf.Variable[] {
-    return [this.kernel, this.bias];
   }
 }
 
@@ -107,22 +117,10 @@ export const FEATURE_MAJOR_KERNEL_LAYOUT = 'dense_kernel_out_in';
  * the same model in either layout. The kernel is tagged for checkpoints: one saved by a version that
  * stored the MLP's kernels as [inputSize, outputSize] is transposed on load (with its optimizer slots).
  */
-export class FeatureMajorDense {
-  /** [outputSize, inputSize] */
-  readonly kernel: tf.Variable;
-  /** [outputSize] */
-  readonly bias: tf.Variable;
-
-  constructor(
-    readonly inputSize: number,
-    readonly outputSize: number,
-    init: Init,
-    rng: RandomStream,
-  ) {
-    const [kernel, bias] = initialValues(inputSize, outputSize, init, rng);
-    this.kernel = own(tf.tidy(() => tf.transpose(kernel)));
-    kernel.dispose();
-    this.bias = own(bias);
+export class FeatureMajorDense extends DenseVariables {
+  /** kernel: [outputSize, inputSize]; bias: [outputSize] */
+  constructor(inputSize: number, outputSize: number, init: Init, rng: RandomStream) {
+    super(inputSize, outputSize, init, rng, true);
     Object.defineProperty(this.kernel, CHECKPOINT_LAYOUT, {
       value: { tag: FEATURE_MAJOR_KERNEL_LAYOUT, fromUntagged: (saved: tf.Tensor) => tf.transpose(saved) },
     });
@@ -134,9 +132,5 @@ export class FeatureMajorDense {
     // [outputSize] is read as a column [outputSize, 1] (a reshape shares the data), so its
     // gradient is the sum of the output's gradient over the batch axis (axis 1).
     return tf.add(tf.matMul(this.kernel as tf.Tensor2D, x), tf.reshape(this.bias, [this.outputSize, 1]));
-  }
-
-  get variables(): tf.Variable[] {
-    return [this.kernel, this.bias];
   }
 }
