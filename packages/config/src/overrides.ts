@@ -87,31 +87,36 @@ function parseKey(arg: string, key: string): string[] {
 }
 
 /**
+ * Index of the quote that closes a quoted string whose content starts at `from` (YAML rules: `''`
+ * inside single quotes, a backslash escape inside double quotes), or `text.length` when none does.
+ */
+function closingQuote(text: string, from: number, quote: '"' | "'"): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text[i];
+    if (quote === "'") {
+      if (c === "'") {
+        if (text[i + 1] === "'") i++;
+        else return i;
+      }
+    } else if (c === '\\') i++;
+    else if (c === '"') return i;
+  }
+  return text.length;
+}
+
+/**
  * Split a value at commas that are outside quotes, brackets and parentheses. `1,4,8` gives
  * three parts, `[1,2]`, `'1,2'` and `range(1,2)` one.
  */
 export function splitTopLevel(text: string): string[] {
   const parts: string[] = [];
   let depth = 0;
-  let quote: '"' | "'" | null = null;
   let start = 0;
   let prevSignificant = ''; // last non-space character outside quotes
   for (let i = 0; i < text.length; i++) {
     const c = text[i] as string;
-    if (quote === "'") {
-      if (c === "'") {
-        if (text[i + 1] === "'") i++;
-        else quote = null;
-      }
-      continue;
-    }
-    if (quote === '"') {
-      if (c === '\\') i++;
-      else if (c === '"') quote = null;
-      continue;
-    }
     if ((c === '"' || c === "'") && (prevSignificant === '' || ',[{(:='.includes(prevSignificant))) {
-      quote = c;
+      i = closingQuote(text, i + 1, c);
       prevSignificant = c;
       continue;
     }
@@ -169,22 +174,9 @@ function isSweepFunction(name: string): name is SweepFunction {
 /** Index of the `)` that closes the `(` at `open`, skipping quotes and nested brackets; -1 if none. */
 function closingParen(text: string, open: number): number {
   let depth = 0;
-  let quote: '"' | "'" | null = null;
   for (let i = open; i < text.length; i++) {
     const c = text[i] as string;
-    if (quote === "'") {
-      if (c === "'") {
-        if (text[i + 1] === "'") i++;
-        else quote = null;
-      }
-      continue;
-    }
-    if (quote === '"') {
-      if (c === '\\') i++;
-      else if (c === '"') quote = null;
-      continue;
-    }
-    if (c === '"' || c === "'") quote = c;
+    if (c === '"' || c === "'") i = closingQuote(text, i + 1, c);
     else if (c === '(' || c === '[' || c === '{') depth++;
     else if (c === ')' || c === ']' || c === '}') {
       depth--;
