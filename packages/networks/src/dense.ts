@@ -32,42 +32,36 @@ export function activate(x: tf.Tensor, activation: Activation): tf.Tensor {
   }
 }
 
-/** Initial kernel [inputSize, outputSize] and bias [outputSize], drawn from `rng` in that order. */
-function initialValues(inputSize: number, outputSize: number, init: Init, rng: RandomStream): [tf.Tensor2D, tf.Tensor1D] {
+/**
+ * Initial kernel (of `shape`) and bias ([biasSize]), drawn from `rng` in that order:
+ * U(±1/√fan_in) for both (PyTorch's default for linear and convolution layers), or Glorot uniform
+ * with a zero bias.
+ */
+export function initWeights(shape: number[], fanIn: number, fanOut: number, biasSize: number, init: Init, rng: RandomStream): [tf.Tensor, tf.Tensor] {
   return tf.tidy(() => {
     if (init === 'glorot_uniform') {
-      const limit = Math.sqrt(6 / (inputSize + outputSize));
-      return [rng.uniform([inputSize, outputSize], -limit, limit) as tf.Tensor2D, tf.zeros([outputSize]) as tf.Tensor1D];
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      return [rng.uniform(shape, -limit, limit), tf.zeros([biasSize])];
     }
-    const bound = 1 / Math.sqrt(inputSize);
-    return [rng.uniform([inputSize, outputSize], -bound, bound) as tf.Tensor2D, rng.uniform([outputSize], -bound, bound) as tf.Tensor1D];
+    const bound = 1 / Math.sqrt(fanIn);
+    return [rng.uniform(shape, -bound, bound), rng.uniform([biasSize], -bound, bound)];
   });
 }
 
-/** A variable that owns `value` (disposed here). */
-function own(value: tf.Tensor): tf.Variable {
-  const v = tf.variable(value);
-  value.dispose();
-  return v;
+/** Variables that own `values` (disposed here). */
+export function own(values: tf.Tensor[]): tf.Variable[] {
+  const vars = values.map((v) => tf.variable(v));
+  tf.dispose(values);
+  return vars;
 }
 
-/** A dense layer's variables, drawn by `initialValues`; the kernel transposed to [out, in] when `featureMajor`. */
-abstract class DenseVariables {
+/** A layer with a kernel and a bias, the variables owning the initial values it is given. */
+export abstract class KernelBias {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable;
 
-  protected constructor(
-    readonly inputSize: number,
-    readonly outputSize: number,
-    init: Init,
-    rng: RandomStream,
-    featureMajor: boolean,
-  ) {
-    const [kernel, bias] = initialValues(inputSize, outputSize, init, rng);
-    const value = featureMajor ? tf.tidy(() => tf.transpose(kernel)) : kernel;
-    if (value !== kernel) kernel.dispose();
-    this.kernel = own(value);
-    this.bias = own(bias);
+  protected constructor([kernel, bias]: [tf.Tensor, tf.Tensor]) {
+    [this.kernel, this.bias] = own([kernel, bias]) as [tf.Variable, tf.Variable];
   }
 
   get variables(): tf.Variable[] {
@@ -75,13 +69,27 @@ abstract class DenseVariables {
   }
 }
 
+/** A dense layer's initial values: kernel [inputSize, outputSize], or [outputSize, inputSize] when `featureMajor`. */
+function denseValues(inputSize: number, outputSize: number, init: Init, rng: RandomStream, featureMajor: boolean): [tf.Tensor, tf.Tensor] {
+  const [kernel, bias] = initWeights([inputSize, outputSize], inputSize, outputSize, outputSize, init, rng);
+  if (!featureMajor) return [kernel, bias];
+  const transposed = tf.tidy(() => tf.transpose(kernel));
+  kernel.dispose();
+  return [transposed, bias];
+}
+
 /**
  * A fully connected layer y = x W + b on batch-major activations, kernel [inputSize, outputSize].
  * Its variables are owned by the network that made it. (The MLP uses `FeatureMajorDense`.)
  */
-export class Dense extends DenseVariables {
-  constructor(inputSize: number, outputSize: number, init: Init, rng: RandomStream) {
-    super(inputSize, outputSize, init, rng, false);
+export class Dense extends KernelBias {
+  constructor(
+    readonly inputSize: number,
+    readonly outputSize: number,
+    init: Init,
+    rng: RandomStream,
+  ) {
+    super(denseValues(inputSize, outputSize, init, rng, false));
   }
 
   // x: [batch, inputSize] -> [batch, outputSize]
@@ -117,10 +125,15 @@ export const FEATURE_MAJOR_KERNEL_LAYOUT = 'dense_kernel_out_in';
  * the same model in either layout. The kernel is tagged for checkpoints: one saved by a version that
  * stored the MLP's kernels as [inputSize, outputSize] is transposed on load (with its optimizer slots).
  */
-export class FeatureMajorDense extends DenseVariables {
+export class FeatureMajorDense extends KernelBias {
   /** kernel: [outputSize, inputSize]; bias: [outputSize] */
-  constructor(inputSize: number, outputSize: number, init: Init, rng: RandomStream) {
-    super(inputSize, outputSize, init, rng, true);
+  constructor(
+    readonly inputSize: number,
+    readonly outputSize: number,
+    init: Init,
+    rng: RandomStream,
+  ) {
+    super(denseValues(inputSize, outputSize, init, rng, true));
     Object.defineProperty(this.kernel, CHECKPOINT_LAYOUT, {
       value: { tag: FEATURE_MAJOR_KERNEL_LAYOUT, fromUntagged: (saved: tf.Tensor) => tf.transpose(saved) },
     });

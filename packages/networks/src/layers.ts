@@ -1,33 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RandomStream } from '@vaelab/core';
 import { conv2d, conv2dTranspose, depthToSpace, upsampleNearest } from './conv-ops.js';
-import { type Activation, type Init, activate } from './dense.js';
+import { type Activation, type Init, KernelBias, activate, initWeights, own } from './dense.js';
 
 type T4 = tf.Tensor4D;
 
-/** Weights ~ U(±1/√fan_in) (PyTorch's default for convolutions) or Glorot uniform with zero bias. */
-function initWeights(shape: number[], fanIn: number, fanOut: number, biasSize: number, init: Init, rng: RandomStream): [tf.Tensor, tf.Tensor] {
-  return tf.tidy(() => {
-    if (init === 'glorot_uniform') {
-      const limit = Math.sqrt(6 / (fanIn + fanOut));
-      return [rng.uniform(shape, -limit, limit), tf.zeros([biasSize])];
-    }
-    const bound = 1 / Math.sqrt(fanIn);
-    return [rng.uniform(shape, -bound, bound), rng.uniform([biasSize], -bound, bound)];
-  });
-}
-
-function own(values: tf.Tensor[]): tf.Variable[] {
-  const vars = values.map((v) => tf.variable(v));
-  tf.dispose(values);
-  return vars;
-}
-
 /** A 'same' convolution with stride s: [b, h, w, cIn] -> [b, ceil(h/s), ceil(w/s), cOut]. */
-export class Conv2D {
-  readonly kernel: tf.Variable;
-  readonly bias: tf.Variable;
-
+export class Conv2D extends KernelBias {
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
@@ -41,32 +20,27 @@ export class Conv2D {
      */
     icnr = 1,
   ) {
-    const k = size;
-    const base = outChannels / (icnr * icnr);
-    let [w, b] = initWeights([k, k, inChannels, base], k * k * inChannels, k * k * base, base, init, rng);
-    if (icnr > 1) {
-      const [wt, bt] = [tf.tile(w, [1, 1, 1, icnr * icnr]), tf.tile(b, [icnr * icnr])];
-      tf.dispose([w, b]);
-      [w, b] = [wt, bt];
-    }
-    [this.kernel, this.bias] = own([w, b]) as [tf.Variable, tf.Variable];
+    super(convValues(inChannels, outChannels, size, init, rng, icnr));
   }
 
   /** `inputGrad: false` when x is data (a network's first layer): its gradient is never used. */
   apply(x: T4, inputGrad = true): T4 {
     return tf.add(conv2d(x, this.kernel as tf.Variable<tf.Rank.R4>, this.stride, inputGrad), this.bias);
   }
+}
 
-  get variables(): tf.Variable[] {
-    return [this.kernel, this.bias];
-  }
+/** A convolution's initial kernel [k, k, cIn, cOut] and bias, ICNR-tiled when `icnr` > 1. */
+function convValues(inChannels: number, outChannels: number, k: number, init: Init, rng: RandomStream, icnr: number): [tf.Tensor, tf.Tensor] {
+  const base = outChannels / (icnr * icnr);
+  const [w, b] = initWeights([k, k, inChannels, base], k * k * inChannels, k * k * base, base, init, rng);
+  if (icnr === 1) return [w, b];
+  const tiled: [tf.Tensor, tf.Tensor] = [tf.tile(w, [1, 1, 1, icnr * icnr]), tf.tile(b, [icnr * icnr])];
+  tf.dispose([w, b]);
+  return tiled;
 }
 
 /** A transposed convolution with stride s ('same'): [b, h, w, cIn] -> [b, s·h, s·w, cOut]. */
-export class ConvTranspose2D {
-  readonly kernel: tf.Variable;
-  readonly bias: tf.Variable;
-
+export class ConvTranspose2D extends KernelBias {
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
@@ -75,18 +49,12 @@ export class ConvTranspose2D {
     init: Init,
     rng: RandomStream,
   ) {
-    const k = size;
     // PyTorch's ConvTranspose2d computes its fan-in from the weight [cIn, cOut, k, k] as cOut·k².
-    const [w, b] = initWeights([k, k, outChannels, inChannels], k * k * outChannels, k * k * inChannels, outChannels, init, rng);
-    [this.kernel, this.bias] = own([w, b]) as [tf.Variable, tf.Variable];
+    super(initWeights([size, size, outChannels, inChannels], size * size * outChannels, size * size * inChannels, outChannels, init, rng));
   }
 
   apply(x: T4): T4 {
     return tf.add(conv2dTranspose(x, this.kernel as tf.Variable<tf.Rank.R4>, this.stride), this.bias);
-  }
-
-  get variables(): tf.Variable[] {
-    return [this.kernel, this.bias];
   }
 }
 
