@@ -74,34 +74,39 @@ export function makeDir(path: string): void {
   fileOp('mkdir', path, () => mkdirSync(path, { recursive: true }));
 }
 
+/**
+ * Open `path` with `flags`, run `body` on the fd, then close it (a close that fails is an error of
+ * its own). If anything before the close fails, the fd is closed quietly and the first error stands.
+ */
+function withFd(path: string, flags: string, body: (fd: number) => void): void {
+  const fd = fileOp('open', path, () => openSync(path, flags));
+  try {
+    body(fd);
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already failing; the first error is the one to report
+    }
+    throw e;
+  }
+  fileOp('close', path, () => closeSync(fd));
+}
+
 /** Write a new file (it must not exist), fsync and close it. On failure the fd is closed; the file may remain. */
 export function writeFileDurable(path: string, data: Uint8Array): void {
-  const fd = fileOp('open', path, () => openSync(path, 'wx'));
-  let closed = false;
-  try {
+  withFd(path, 'wx', (fd) => {
     let at = 0;
     while (at < data.byteLength) {
       at += fileOp('write', path, () => writeSync(fd, data, at, data.byteLength - at));
     }
     fileOp('fsync', path, () => fsyncSync(fd));
-    closed = true;
-    fileOp('close', path, () => closeSync(fd));
-  } finally {
-    if (!closed) {
-      try {
-        closeSync(fd);
-      } catch {
-        // already failing; the first error is the one to report
-      }
-    }
-  }
+  });
 }
 
 /** fsync a folder, so that the entries created or renamed in it survive a power loss. */
 export function syncDir(path: string): void {
-  const fd = fileOp('open', path, () => openSync(path, 'r'));
-  let closed = false;
-  try {
+  withFd(path, 'r', (fd) =>
     fileOp('fsync', path, () => {
       try {
         fsyncSync(fd);
@@ -109,18 +114,8 @@ export function syncDir(path: string): void {
         // Some file systems do not fsync folders; their entries are then as durable as they get.
         if (errnoCode(e) !== 'EINVAL') throw e;
       }
-    });
-    closed = true;
-    fileOp('close', path, () => closeSync(fd));
-  } finally {
-    if (!closed) {
-      try {
-        closeSync(fd);
-      } catch {
-        // already failing
-      }
-    }
-  }
+    }),
+  );
 }
 
 /** Atomic rename (same file system). */
