@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { readMetrics, readSummary } from '@vaelab/runs';
 import { describe, expect, it } from 'vitest';
-import type { Io } from './io.js';
 import { main } from './main.js';
+import { capture, repo } from './test-helpers.js';
 
 /*
  * Real processes, real signals: the built `vaelab` command (apps/cli/bin -> dist, built by
@@ -14,7 +13,6 @@ import { main } from './main.js';
  * each run to the losses of the run that was never interrupted.
  */
 
-const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const bin = join(repo, 'apps', 'cli', 'bin', 'vaelab.js');
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `vaelab-crash-${name}-`));
 
@@ -33,12 +31,6 @@ function start(args: string[], env: Record<string, string> = {}): { child: Child
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const done = new Promise<Exit>((res) => child.on('close', (code, signal) => res({ code, signal, stdout, stderr })));
   return { child, done };
-}
-
-function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { cwd: repo, tty: false, stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
 }
 
 function onlyRun(out: string): string {

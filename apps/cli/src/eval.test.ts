@@ -1,26 +1,12 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_IW_SAMPLES, parseEvalFlags } from './eval.js';
-import type { Io } from './io.js';
 import { main } from './main.js';
 import { readMetrics } from '@vaelab/runs';
+import { capture, type Captured, repo, TINY } from './test-helpers.js';
 
-const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-// Tiny and quick: 64 generated 8x8 images, 2 epochs of 16-example batches, on wasm.
-const TINY = ['experiment=synthetic_vae', 'data.n_train=64', 'data.n_test=32', 'trainer.epochs=2', 'trainer.batch_size=16', 'backend=wasm'];
-
-interface Captured extends Io {
-  stdout: string[];
-  stderr: string[];
-}
-function capture(): Captured {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { cwd: repo, tty: false, stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `vaelab-${name}-`));
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 

@@ -1,24 +1,17 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INIT_FILES } from './init.js';
-import type { Io } from './io.js';
 import { main } from './main.js';
+import { capture, repo } from './test-helpers.js';
 
-const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 // Inside the repository, so that the plugin resolves @vaelab/core, @tensorflow/tfjs and zod as
 // it would in a user's project with @vaelab/cli installed.
 mkdirSync(join(repo, '.tmp-tests'), { recursive: true });
 const parent = mkdtempSync(join(repo, '.tmp-tests', 'init-'));
 afterAll(() => rmSync(parent, { recursive: true, force: true }));
 
-function capture(cwd: string): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { cwd, tty: false, stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
 const TINY = ['data.n_train=64', 'data.n_test=32', 'trainer.epochs=1', 'trainer.batch_size=16', 'backend=wasm'];
 
 describe('vaelab init', () => {

@@ -1,27 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { RUN_FILES, readEventFile, readMetrics } from '@vaelab/runs';
 import { setCheckpointFaultHook } from '@vaelab/trainers';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Io } from './io.js';
 import { main } from './main.js';
+import { capture, repo, runDirs, TINY } from './test-helpers.js';
 
-const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const TINY = ['experiment=synthetic_vae', 'data.n_train=64', 'data.n_test=32', 'trainer.epochs=2', 'trainer.batch_size=16', 'backend=wasm'];
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `vaelab-life-${name}-`));
-
-function capture(cwd = repo): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { cwd, tty: false, stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
-function runDirs(out: string): string[] {
-  if (!existsSync(out)) return [];
-  return readdirSync(out).flatMap((exp) => readdirSync(join(out, exp)).map((d) => join(out, exp, d)));
-}
 
 describe('bad places to write runs: refused up front with exit 2', () => {
   it('--out that is a regular file', async () => {

@@ -1,45 +1,17 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import type { Io } from './io.js';
 import { main } from './main.js';
 import { readMetrics as readRecords } from '@vaelab/runs';
 import { findCheckpoint } from '@vaelab/trainers';
+import { capture, type Captured, repo, runDirs, TINY } from './test-helpers.js';
 
 /** Metrics records without their wall-clock `time`, which differs between runs. */
 const readMetrics = (dir: string) => readRecords(dir).map(({ time: _time, ...r }) => r);
 
-const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-// Tiny and quick: 64 generated 8x8 images, 2 epochs of 16-example batches, on wasm.
-const TINY = ['experiment=synthetic_vae', 'data.n_train=64', 'data.n_test=32', 'trainer.epochs=2', 'trainer.batch_size=16', 'backend=wasm'];
-
-interface Captured extends Io {
-  stdout: string[];
-  stderr: string[];
-}
-function capture(cwd = repo, onOut?: (line: string) => void): Captured {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    cwd,
-    tty: false,
-    stdout,
-    stderr,
-    out: (l) => {
-      stdout.push(l);
-      onOut?.(l);
-    },
-    err: (l) => stderr.push(l),
-  };
-}
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `vaelab-${name}-`));
-function runDirs(out: string): string[] {
-  if (!existsSync(out)) return [];
-  return readdirSync(out).flatMap((exp) => readdirSync(join(out, exp)).map((d) => join(out, exp, d)));
-}
 
 describe('vaelab train', () => {
   it('writes the run folder: config, overrides, meta, metrics, summary, checkpoint', async () => {

@@ -1,16 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { expandSweeps, parseOverrides } from '@vaelab/config';
 import { type JobStatus, readMetrics, readSweep } from '@vaelab/runs';
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
-import type { Io } from './io.js';
 import { main } from './main.js';
 import { threadsPerJob } from './launcher.js';
 import { planSweep } from './sweep.js';
+import { capture, repo, TINY } from './test-helpers.js';
 
 /*
  * Sweeps run their jobs as child processes of the built `vaelab` (apps/cli/bin -> dist, built by
@@ -18,16 +17,8 @@ import { planSweep } from './sweep.js';
  * and real signals. Jobs are tiny synthetic_vae runs.
  */
 
-const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const bin = join(repo, 'apps', 'cli', 'bin', 'vaelab.js');
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `vaelab-sweep-${name}-`));
-const TINY = ['experiment=synthetic_vae', 'data.n_train=64', 'data.n_test=32', 'trainer.epochs=2', 'trainer.batch_size=16', 'backend=wasm'];
-
-function capture(): Io & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { cwd: repo, tty: false, stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
 
 /** The only sweep folder under <out>/synthetic_vae. */
 function sweepIn(out: string): string {

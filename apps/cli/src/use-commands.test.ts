@@ -1,25 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Io } from './io.js';
 import { main } from './main.js';
+import { capture, type Captured, repo, TINY } from './test-helpers.js';
 
-const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-// 64 generated 8x8 images (4 labelled patterns), 2 epochs on wasm: seconds.
-const TINY = ['experiment=synthetic_vae', 'data.n_train=64', 'data.n_test=32', 'trainer.epochs=2', 'trainer.batch_size=16', 'backend=wasm'];
-
-interface Captured extends Io {
-  stdout: string[];
-  stderr: string[];
-}
-function capture(): Captured {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { cwd: repo, tty: false, stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `vaelab-${name}-`));
 
 async function train(extra: string[] = []): Promise<string> {
