@@ -1,26 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  truncateSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '@vaelab/core';
 import { build } from 'esbuild';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, CheckpointWriteError } from './checkpoint-errors.js';
 import { CheckpointStore, checkpointSchema, findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint-store.js';
-import { disposeParts, snapshot, stateAt, tinyParts, trainSteps } from './checkpoint-test-helpers.js';
+import { checkpointTestDirs, disposeParts, snapshot, stateAt, tinyParts, trainSteps } from './checkpoint-test-helpers.js';
 import { type FileOp, setCheckpointFaultHook } from './durable-fs.js';
 
 beforeAll(async () => {
@@ -28,16 +15,10 @@ beforeAll(async () => {
 });
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const roots: string[] = [];
-afterEach(() => setCheckpointFaultHook(null));
-afterAll(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
+const tempRoot = checkpointTestDirs('vaelab-ckpt-store-');
 
 function tempDir(): string {
-  const root = mkdtempSync(join(tmpdir(), 'vaelab-ckpt-store-'));
-  roots.push(root);
-  return join(root, 'checkpoints');
+  return join(tempRoot(), 'checkpoints');
 }
 
 const temps = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('.tmp-')) : []);
@@ -469,8 +450,7 @@ describe('CheckpointStore', () => {
   });
 
   it('VAELAB_CHECKPOINT_FAULT kills the process at the n-th file operation; VAELAB_CHECKPOINT_FAULT_LOG lists them', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'vaelab-ckpt-env-'));
-    roots.push(root);
+    const root = tempRoot();
     const script = join(root, 'ops.mjs');
     await build({
       stdin: {

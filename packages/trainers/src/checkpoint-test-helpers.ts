@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RandomStreams } from '@vaelab/core';
 import type { CheckpointParts, TrainState } from './checkpoint.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach } from 'vitest';
+import { setCheckpointFaultHook } from './durable-fs.js';
 
 /*
  * A tiny model for the checkpoint tests: two variables, Adam, random streams. Not exported from
@@ -50,4 +55,21 @@ export async function snapshot(parts: CheckpointParts): Promise<unknown> {
 export function disposeParts(parts: CheckpointParts): void {
   for (const [, v] of parts.variables) v.dispose();
   parts.optimizer.dispose();
+}
+
+/**
+ * For a test file: a maker of temporary folders (each removed after the file's tests), and the
+ * checkpoint fault hook reset after every test. Call at the file's top level.
+ */
+export function checkpointTestDirs(prefix: string): () => string {
+  const roots: string[] = [];
+  afterEach(() => setCheckpointFaultHook(null));
+  afterAll(() => {
+    for (const r of roots) rmSync(r, { recursive: true, force: true });
+  });
+  return () => {
+    const root = mkdtempSync(join(tmpdir(), prefix));
+    roots.push(root);
+    return root;
+  };
 }

@@ -1,12 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { selectBackend } from '@vaelab/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyCheckpoint } from './checkpoint.js';
 import { CheckpointError, CheckpointWriteError } from './checkpoint-errors.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint-store.js';
-import { disposeParts, snapshot, stateAt, tinyParts, trainSteps } from './checkpoint-test-helpers.js';
+import { checkpointTestDirs, disposeParts, snapshot, stateAt, tinyParts, trainSteps } from './checkpoint-test-helpers.js';
 import { setCheckpointFaultHook } from './durable-fs.js';
 
 /* The single-folder API (saveCheckpoint / loadCheckpoint / hasCheckpoint on `<run>/checkpoints/latest`). */
@@ -15,16 +14,10 @@ beforeAll(async () => {
   await selectBackend('wasm');
 });
 
-const roots: string[] = [];
-afterEach(() => setCheckpointFaultHook(null));
-afterAll(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
+const tempRoot = checkpointTestDirs('vaelab-ckpt-legacy-');
 
 function latestDir(): string {
-  const root = mkdtempSync(join(tmpdir(), 'vaelab-ckpt-legacy-'));
-  roots.push(root);
-  return join(root, 'checkpoints', 'latest');
+  return join(tempRoot(), 'checkpoints', 'latest');
 }
 
 async function loadInto(dir: string) {
