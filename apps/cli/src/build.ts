@@ -13,7 +13,7 @@ import {
   withValidation,
 } from '@vaelab/core';
 import { TrainerOptionsError, batchCondition, batchInput, checkTrainerAgainstData } from '@vaelab/trainers';
-import { type ValidatedDataset, ValidationSplitError, withValidationSplit } from '@vaelab/data';
+import { BYTE_LEVELS, type ValidatedDataset, ValidationSplitError, withValidationSplit } from '@vaelab/data';
 import { type OriginLookup, describeOrigin, validate } from '@vaelab/config';
 import { VaeModel } from '@vaelab/objectives';
 import { type RunConfig, runConfigSchema } from './schema.js';
@@ -217,7 +217,18 @@ export async function buildExperiment(
   if (likelihood.checkData) {
     for (const [split, data] of [['train', dataset.train], ['test', dataset.test]] as const) {
       try {
-        likelihood.checkData(data.x, { split, dataset: dataset.name, levels: dataset.levels });
+        const info = { split, dataset: dataset.name, levels: dataset.levels };
+        // An 8-bit split holds only the 256 levels k/255, so checking those checks the data without
+        // building its float32 copy; when a level fails, x itself is checked, for the exact place.
+        if (data.bytes) {
+          try {
+            likelihood.checkData(BYTE_LEVELS, info);
+          } catch {
+            likelihood.checkData(data.x, info);
+          }
+        } else {
+          likelihood.checkData(data.x, info);
+        }
       } catch (e) {
         likelihood.dispose();
         posterior.dispose();

@@ -76,7 +76,9 @@ export interface Likelihood extends Owner {
   /**
    * Checks that stored data lies in the support (e.g. integers 0..255 for a 256-way categorical,
    * [0, 1] for a Bernoulli) before training starts; throws an error naming the component, the
-   * split and an offending value. `values` holds a split's examples row-major.
+   * split and an offending value. `values` holds a split's examples row-major, or, for a split held
+   * as bytes (`DataSplit.bytes`), the 256 levels k/255 first: the check must judge each value on
+   * its own (a split is re-checked value by value when a level fails, to name the place).
    */
   checkData?(values: Float32Array, info: { split: string; dataset: string; levels: number | null }): void;
 }
@@ -146,6 +148,12 @@ export interface DataSplit {
   /** [size * prod(shape)] values. */
   readonly x: Float32Array;
   readonly labels?: Int32Array;
+  /**
+   * The same values as 8-bit levels (x = bytes / 255 in float32) when the split was read from
+   * 8-bit data. Readers that copy examples (batches, subsets) read these, so that a byte split
+   * builds its float32 `x` only if something else asks for it.
+   */
+  readonly bytes?: Uint8Array;
 }
 
 export interface Dataset {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RandomStream, ShapeError, type DataSplit, sizeOf } from '@vaelab/core';
+import { bytesToUnit } from './bytes.js';
 
 /*
  * Seeded batching with an exact-resume cursor. The order of epoch e is a permutation that depends
@@ -54,14 +55,16 @@ export interface Batch {
  */
 export function gatherBatch(split: DataSplit, shape: number[], indices: Int32Array | number[]): Batch {
   const d = sizeOf(shape);
-  if (split.x.length !== split.size * d) {
+  const bytes = split.bytes;
+  const held = bytes ? bytes.length : split.x.length;
+  if (held !== split.size * d) {
     throw new ShapeError(
-      `gatherBatch: split holds ${split.x.length} values, but ${split.size} examples of shape [${shape.join(', ')}] need ${split.size * d}`,
+      `gatherBatch: split holds ${held} values, but ${split.size} examples of shape [${shape.join(', ')}] need ${split.size * d}`,
     );
   }
   const n = indices.length;
   const x = new Float32Array(n * d);
-  const src = split.x;
+  const src = bytes ? null : split.x;
   const srcLabels = split.labels;
   const labels = srcLabels ? new Int32Array(n) : undefined;
   for (let i = 0; i < n; i++) {
@@ -69,7 +72,8 @@ export function gatherBatch(split: DataSplit, shape: number[], indices: Int32Arr
     if (!(j >= 0 && j < split.size) || !Number.isInteger(j)) {
       throw new RangeError(`gatherBatch: index ${j} at position ${i} is outside 0..${split.size - 1}`);
     }
-    x.set(src.subarray(j * d, j * d + d), i * d);
+    if (src) x.set(src.subarray(j * d, j * d + d), i * d);
+    else bytesToUnit(bytes!.subarray(j * d, j * d + d), x, i * d);
     if (labels) labels[i] = srcLabels![j]!;
   }
   const out: Batch = { x: tf.tensor(x, [n, ...shape], 'float32') };

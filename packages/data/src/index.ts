@@ -4,6 +4,7 @@ export { loadMnist, defaultMnistFolder, MNIST_FILES, type MnistOptions } from '.
 export { loadFashionMnist, FASHION_MNIST_CLASSES, FASHION_MNIST_DEBIAN_FOLDER, type FashionMnistOptions } from './fashion-mnist.js';
 export { makeSynthetic, SYNTHETIC_PATTERNS, type SyntheticOptions } from './synthetic.js';
 export { takeFirst, limitDataset } from './subset.js';
+export { BYTE_LEVELS, byteSplit, bytesToUnit } from './bytes.js';
 export {
   withValidationSplit,
   validationCount,

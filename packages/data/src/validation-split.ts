@@ -1,4 +1,5 @@
 import { type Dataset, type DataSplit, RandomStream, VaeLabError, sizeOf } from '@vaelab/core';
+import { byteSplit } from './bytes.js';
 
 /** A dataset whose training split has had a validation split carved out of it. */
 export type ValidatedDataset = Dataset & {
@@ -34,6 +35,11 @@ export function validationCount(spec: number, trainSize: number): number {
 }
 
 function gather(split: DataSplit, d: number, indices: Int32Array): DataSplit {
+  if (split.bytes) {
+    const bytes = new Uint8Array(indices.length * d);
+    indices.forEach((j, i) => bytes.set(split.bytes!.subarray(j * d, j * d + d), i * d));
+    return byteSplit(indices.length, bytes, split.labels ? Int32Array.from(indices, (j) => split.labels![j]!) : undefined);
+  }
   const x = new Float32Array(indices.length * d);
   const labels = split.labels ? new Int32Array(indices.length) : undefined;
   indices.forEach((j, i) => {
