@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { prepareWasmThreads, resolveWasmThreads, wasmThreadsState } from './wasm-threads.js';
+import { installWasmTranspose } from './wasm-transpose.js';
 
 /* Backend selection (DESIGN §7). tfjs-node(-gpu) are optional and only ever loaded dynamically. */
 
@@ -62,6 +63,7 @@ async function tryWasm(
     await prepareWasmThreads(threads);
     if (await tf.setBackend('wasm')) {
       installFastMatMulGradient();
+      installWasmTranspose();
       const state = wasmThreadsState();
       return { ok: true, pkg, threads: state?.threads ?? 1, ...(state?.fallback ? { fallback: state.fallback } : {}) };
     }

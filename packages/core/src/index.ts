@@ -20,3 +20,4 @@ export {
   resolveWasmThreads,
   wasmThreadsState,
 } from './wasm-threads.js';
+export { installWasmTranspose, transposeSplit, uninstallWasmTranspose } from './wasm-transpose.js';
