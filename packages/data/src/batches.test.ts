@@ -67,6 +67,19 @@ describe('gatherBatch', () => {
     labels!.dispose();
   });
 
+  it('each batch keeps its own values when the next one is gathered, on wasm and on cpu', async () => {
+    const s = split(7);
+    for (const backend of ['wasm', 'cpu']) {
+      await tf.setBackend(backend);
+      const first = gatherBatch(s, [2, 3], [1, 2]);
+      const second = gatherBatch(s, [2, 3], [6, 4, 0]);
+      expect((first.x.arraySync() as number[][][]).map((r) => r.flat()[0])).toEqual([10, 20]);
+      expect((second.x.arraySync() as number[][][]).map((r) => r.flat()[0])).toEqual([60, 40, 0]);
+      tf.dispose([first.x, first.labels!, second.x, second.labels!]);
+    }
+    await tf.setBackend('wasm');
+  });
+
   it('omits labels for an unlabelled split and accepts number[] indices', () => {
     const s = { size: 3, x: split(3).x };
     const before = tf.memory().numTensors;

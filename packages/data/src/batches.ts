@@ -49,6 +49,21 @@ export interface Batch {
   labels?: tf.Tensor1D;
 }
 
+/*
+ * On the wasm backend tf.tensor copies its values into the wasm heap at once, so one scratch
+ * buffer can carry every batch there. On this project's machine a fresh 400 KB Float32Array costs
+ * ~0.3 ms (its pages are new to the process) and a reused one ~0.01 ms; a training step of
+ * mnist_vae takes ~20 ms. Other backends may keep the array they are given (cpu does), so they get
+ * a new one each time.
+ */
+let scratch = new Float32Array(0);
+
+function batchBuffer(size: number): Float32Array {
+  if (tf.getBackend() !== 'wasm') return new Float32Array(size);
+  if (scratch.length < size) scratch = new Float32Array(size);
+  return scratch.subarray(0, size);
+}
+
 /**
  * The examples at `indices` as one tensor [indices.length, ...shape] (and their labels). Rows are
  * copied into one Float32Array, then handed to tfjs in a single call. The caller disposes the tensors.
@@ -63,7 +78,7 @@ export function gatherBatch(split: DataSplit, shape: number[], indices: Int32Arr
     );
   }
   const n = indices.length;
-  const x = new Float32Array(n * d);
+  const x = batchBuffer(n * d);
   const src = bytes ? null : split.x;
   const srcLabels = split.labels;
   const labels = srcLabels ? new Int32Array(n) : undefined;
