@@ -1,16 +1,17 @@
 // Training throughput (samples/s) of the mnist_vae model: MLP 784-400-20-400-784, diagonal
 // Gaussian posterior, standard normal prior, Bernoulli likelihood, Adam, batch 128.
-// Usage: node bench/throughput.mjs [--backends wasm,wasm-1thread,wasm-tf-adam,wasm-native,wasm-stock,cpu] [--steps N] [--repeats R] [--out FILE]
+// Usage: node bench/throughput.mjs [--backends wasm,wasm-1thread,wasm-tf-adam,wasm-native,wasm-stock-transpose,wasm-stock,cpu] [--steps N] [--repeats R] [--out FILE]
 // `wasm` is the default path: feature-major MLP, the fused Adam (`optimizer.fused: auto`: one
 // WebAssembly SIMD pass per variable), one wasm thread per core. `wasm-1thread` the same on the
 // single-threaded build (VAELAB_WASM_THREADS=1); `wasm-tf-adam` with tf.train.adam instead of the
 // fused update; `wasm-native` with @vaelab/native's OpenBLAS matMul (needs `npm run build:native
-// -w @vaelab/native`); `wasm-stock` tfjs's own matMul gradient (transposed matMuls, DESIGN §7) and
+// -w @vaelab/native`); `wasm-stock-transpose` the default with tfjs-wasm's own Transpose kernel
+// (uninstallWasmTranspose: what the 3-D route buys, same weights); `wasm-stock` tfjs's own matMul gradient (transposed matMuls, DESIGN §7) and
 // tf.train.adam, to show what our gradient buys. Each measurement runs in its own process (a tfjs process has
 // one active backend at a time), R times per variant in rotated order (default 3 for the wasm
 // variants, 1 for the slow ones); the median and the range are reported, because this 2-core
 // machine is shared and noisy. `weights_sha256` hashes the model after the timed steps: variants
-// that promise the same arithmetic (wasm, wasm-1thread, wasm-tf-adam) must print the same hash.
+// that promise the same arithmetic (wasm, wasm-1thread, wasm-tf-adam, wasm-stock-transpose) must print the same hash.
 // Results go to bench/results/throughput.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 
-const VARIANTS = ['wasm', 'wasm-1thread', 'wasm-tf-adam', 'wasm-native', 'wasm-stock', 'cpu'];
+const VARIANTS = ['wasm', 'wasm-1thread', 'wasm-tf-adam', 'wasm-native', 'wasm-stock-transpose', 'wasm-stock', 'cpu'];
 if (args.includes('--help')) {
   console.log(`usage: node bench/throughput.mjs [--backends ${VARIANTS.join(',')}] [--steps N] [--repeats R] [--out FILE]`);
   process.exit(0);
@@ -45,6 +46,7 @@ if (args[0] === '--child') {
   const stockGradient = tf.getGradient('BatchMatMul');
   const selection = await core.selectBackend(backend);
   if (variant === 'wasm-stock') tf.registerGradient(stockGradient);
+  if (variant === 'wasm-stock-transpose') core.uninstallWasmTranspose();
   if (variant === 'wasm-native') {
     const native = await import('@vaelab/native').then((m) => m.installNative());
     if (!native.ok) throw new Error(`wasm-native: ${native.reason}`);
@@ -82,7 +84,7 @@ if (args[0] === '--child') {
   process.exit(0);
 }
 
-const backends = opt('backends', 'wasm,wasm-1thread,wasm-tf-adam,wasm-native,wasm-stock,cpu').split(',');
+const backends = opt('backends', 'wasm,wasm-1thread,wasm-tf-adam,wasm-native,wasm-stock-transpose,wasm-stock,cpu').split(',');
 for (const b of backends) if (!VARIANTS.includes(b)) throw new Error(`unknown variant ${b}; allowed: ${VARIANTS.join(', ')}`);
 const fast = (b) => b.startsWith('wasm') && b !== 'wasm-stock';
 const repeats = (b) => Number(opt('repeats', fast(b) ? '3' : '1'));
