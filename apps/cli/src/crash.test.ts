@@ -41,6 +41,18 @@ function onlyRun(out: string): string {
   return join(out, exps[0]!, runs[0]!);
 }
 
+/**
+ * The run folder once the process has made it, else '' (for polling: the experiment folder
+ * appears a moment before the run folder inside it, so an assertion here would race the process).
+ */
+function runFolderSoFar(out: string): string {
+  if (!existsSync(out)) return '';
+  const exps = readdirSync(out);
+  if (exps.length !== 1) return '';
+  const runs = readdirSync(join(out, exps[0]!));
+  return runs.length === 1 ? join(out, exps[0]!, runs[0]!) : '';
+}
+
 /** Every record of metrics.jsonl but its wall-clock time: what an exact resume must reproduce. */
 const losses = (dir: string) => readMetrics(dir).map(({ time: _time, ...r }) => r);
 
@@ -147,7 +159,7 @@ describe('real signals to a training process', () => {
     const out = tmp('sigkill');
     const run = start([...LONG, '--out', out]);
     let dir = '';
-    await until(() => existsSync(out) && readdirSync(out).length > 0 && (dir = onlyRun(out)) !== '' && pointerStep(dir) >= 10, 'a checkpoint at step 10');
+    await until(() => (dir = runFolderSoFar(out)) !== '' && pointerStep(dir) >= 10, 'a checkpoint at step 10');
     run.child.kill('SIGKILL');
     const killed = await run.done;
     expect(killed.signal).toBe('SIGKILL');
@@ -167,7 +179,7 @@ describe('real signals to a training process', () => {
     const out = tmp('sigterm');
     const run = start([...LONG, '--out', out]);
     let dir = '';
-    await until(() => existsSync(out) && readdirSync(out).length > 0 && (dir = onlyRun(out)) !== '' && pointerStep(dir) >= 5, 'a checkpoint at step 5');
+    await until(() => (dir = runFolderSoFar(out)) !== '' && pointerStep(dir) >= 5, 'a checkpoint at step 5');
     // One writer per run: while the training holds the folder, `vaelab resume` refuses, naming it.
     const locked = capture();
     expect(await main(['resume', dir], locked)).toBe(2);

@@ -162,7 +162,8 @@ describe('vaelab train -m', () => {
     for (;;) {
       if (Date.now() > deadline) throw new Error('the jobs did not start training');
       await new Promise((r) => setTimeout(r, 200));
-      if (!existsSync(join(out, 'synthetic_vae'))) continue;
+      // the experiment folder appears a moment before the sweep folder inside it
+      if (!existsSync(join(out, 'synthetic_vae')) || readdirSync(join(out, 'synthetic_vae')).length !== 1) continue;
       dir = sweepIn(out);
       if (!existsSync(join(dir, 'sweep.yaml'))) continue;
       const started = readSweep(dir).jobs.filter((j) => j.status.state === 'running' && readMetrics(j.dir).length > 0);
