@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetrics, readSummary } from '@vaelab/runs';
 import { describe, expect, it } from 'vitest';
 import { main } from './main.js';
-import { capture, repo } from './test-helpers.js';
+import { capture, repo, runDirs } from './test-helpers.js';
 
 /*
  * Real processes, real signals: the built `vaelab` command (apps/cli/bin -> dist, built by
@@ -46,11 +46,8 @@ function onlyRun(out: string): string {
  * appears a moment before the run folder inside it, so an assertion here would race the process).
  */
 function runFolderSoFar(out: string): string {
-  if (!existsSync(out)) return '';
-  const exps = readdirSync(out);
-  if (exps.length !== 1) return '';
-  const runs = readdirSync(join(out, exps[0]!));
-  return runs.length === 1 ? join(out, exps[0]!, runs[0]!) : '';
+  const dirs = runDirs(out);
+  return dirs.length === 1 ? dirs[0]! : '';
 }
 
 /** Every record of metrics.jsonl but its wall-clock time: what an exact resume must reproduce. */

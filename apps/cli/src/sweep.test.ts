@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from './main.js';
 import { threadsPerJob } from './launcher.js';
 import { planSweep } from './sweep.js';
-import { capture, repo, TINY } from './test-helpers.js';
+import { capture, repo, runDirs, TINY } from './test-helpers.js';
 
 /*
  * Sweeps run their jobs as child processes of the built `vaelab` (apps/cli/bin -> dist, built by
@@ -163,7 +163,7 @@ describe('vaelab train -m', () => {
       if (Date.now() > deadline) throw new Error('the jobs did not start training');
       await new Promise((r) => setTimeout(r, 200));
       // the experiment folder appears a moment before the sweep folder inside it
-      if (!existsSync(join(out, 'synthetic_vae')) || readdirSync(join(out, 'synthetic_vae')).length !== 1) continue;
+      if (runDirs(out).length !== 1) continue;
       dir = sweepIn(out);
       if (!existsSync(join(dir, 'sweep.yaml'))) continue;
       const started = readSweep(dir).jobs.filter((j) => j.status.state === 'running' && readMetrics(j.dir).length > 0);

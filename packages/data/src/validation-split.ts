@@ -34,19 +34,19 @@ export function validationCount(spec: number, trainSize: number): number {
   return count;
 }
 
+/** Rows `indices` of a row-major array of rows of `d` values, copied in that order. */
+function rows<T extends Float32Array | Uint8Array>(src: T, d: number, indices: Int32Array, out: T): T {
+  indices.forEach((j, i) => out.set(src.subarray(j * d, j * d + d), i * d));
+  return out;
+}
+
+/** The examples at `indices`, copied, held as the split holds them (bytes or float32). */
 function gather(split: DataSplit, d: number, indices: Int32Array): DataSplit {
-  if (split.bytes) {
-    const bytes = new Uint8Array(indices.length * d);
-    indices.forEach((j, i) => bytes.set(split.bytes!.subarray(j * d, j * d + d), i * d));
-    return byteSplit(indices.length, bytes, split.labels ? Int32Array.from(indices, (j) => split.labels![j]!) : undefined);
-  }
-  const x = new Float32Array(indices.length * d);
-  const labels = split.labels ? new Int32Array(indices.length) : undefined;
-  indices.forEach((j, i) => {
-    x.set(split.x.subarray(j * d, j * d + d), i * d);
-    if (labels) labels[i] = split.labels![j]!;
-  });
-  return labels ? { size: indices.length, x, labels } : { size: indices.length, x };
+  const n = indices.length;
+  const labels = split.labels ? Int32Array.from(indices, (j) => split.labels![j]!) : undefined;
+  if (split.bytes) return byteSplit(n, rows(split.bytes, d, indices, new Uint8Array(n * d)), labels);
+  const x = rows(split.x, d, indices, new Float32Array(n * d));
+  return labels ? { size: n, x, labels } : { size: n, x };
 }
 
 /**
