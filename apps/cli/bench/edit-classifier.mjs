@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Benchmark (not a test): does `vaelab edit` move MNIST digits to the target class?
 //
-//   node apps/cli/bench/edit-classifier.mjs <run> [--pairs 3-to-8,1-to-7,4-to-9,2-to-6,0-to-5] [--per-pair 100] [--amount 2] [--classifier mlp|cnn]
+//   node apps/cli/bench/edit-classifier.mjs <run> [--pairs all | 3-to-8,1-to-7,...] [--per-pair 100] [--amount 2] [--classifier mlp|cnn]
 //
 // Trains a small classifier here (`--classifier mlp`, the default: MLP 784-256-10, Adam, 2 epochs
 // on the 60,000 training images; `--classifier cnn`: two 4x4 stride-2 convolutions with 16 and 32
 // channels, a 128-unit layer, 3 epochs on the training images shifted by up to 2 pixels, a
-// stronger judge to cross-check the first), then for each pair FROM-to-TO edits `--per-pair` test images of class FROM with the attribute
+// stronger judge to cross-check the first), then for each pair FROM-to-TO (`--pairs all`, the default:
+// every ordered pair of distinct classes, 90 for MNIST, so no pair is chosen by hand) edits
+// `--per-pair` test images of class FROM (the first ones in the test set) with the attribute
 // vector (mean code of TO minus mean code of FROM, over 5000 training images: what `vaelab edit`
 // does) at amounts 0 .. A, and reports how often the classifier labels the edit TO at the largest
 // amount (with what the other edits were labelled), and how often the source class survives at
@@ -27,10 +29,10 @@ const flag = (name, fallback) => {
 };
 const runDir = args.find((a) => !a.startsWith('--') && !args[args.indexOf(a) - 1]?.startsWith('--'));
 if (!runDir) {
-  console.error('usage: edit-classifier.mjs <run> [--pairs 3-to-8,...] [--per-pair 100] [--amount 2] [--classifier mlp|cnn]');
+  console.error('usage: edit-classifier.mjs <run> [--pairs all | 3-to-8,...] [--per-pair 100] [--amount 2] [--classifier mlp|cnn]');
   process.exit(2);
 }
-const pairs = flag('--pairs', '3-to-8,1-to-7,4-to-9,2-to-6,0-to-5').split(',');
+const pairsFlag = flag('--pairs', 'all');
 const perPair = Number(flag('--per-pair', '100'));
 const amount = Number(flag('--amount', '2'));
 const kind = flag('--classifier', 'mlp');
@@ -43,6 +45,18 @@ const amounts = Array.from({ length: steps }, (_, i) => (amount * i) / (steps - 
 
 const io = { cwd: process.cwd(), tty: false, quiet: true, out: () => {}, err: (l) => console.error(l) };
 const run = await cli.loadTrainedRun(runDir, io, 'bench');
+const classes = run.classNames.length;
+const pairs =
+  pairsFlag === 'all'
+    ? Array.from({ length: classes * classes }, (_, k) => [Math.floor(k / classes), k % classes]).filter(([a, b]) => a !== b).map(([a, b]) => `${a}-to-${b}`)
+    : pairsFlag.split(',');
+for (const pair of pairs) {
+  const m = /^(\d+)-to-(\d+)$/.exec(pair);
+  if (!m || Number(m[1]) >= classes || Number(m[2]) >= classes || m[1] === m[2]) {
+    console.error(`--pairs ${pair}: allowed values are all, or FROM-to-TO with two different classes in 0..${classes - 1}`);
+    process.exit(2);
+  }
+}
 const started = Date.now();
 const { dataset } = run.exp;
 const dims = dataset.shape.reduce((a, b) => a * b, 1);
@@ -142,7 +156,12 @@ for (const pair of pairs) {
   console.log(`${pair}: source kept at amount 0: ${(100 * row.source_kept_at_0).toFixed(1)}%; labelled ${to} at amount ${amount}: ${(100 * row.target_at_max).toFixed(1)}%  (by amount: ${row.target_by_amount.map((r) => `${r.amount}: ${(100 * r.target).toFixed(0)}%`).join(', ')}; labels at ${amount}: ${JSON.stringify(row.labels_at_max)})`);
 }
 const mean = (k) => results.reduce((s, r) => s + r[k], 0) / results.length;
-console.log(`overall: source kept at 0: ${(100 * mean('source_kept_at_0')).toFixed(1)}%; target at amount ${amount}: ${(100 * mean('target_at_max')).toFixed(1)}%`);
+const byAmount = amounts.map((a, k) => ({ amount: a, target: results.reduce((s, r) => s + r.target_by_amount[k].target, 0) / results.length }));
+const ranked = [...results].sort((p, q) => p.target_at_max - q.target_at_max);
+const pct = (v) => `${(100 * v).toFixed(1)}%`;
+console.log(`over ${results.length} pairs, labelled as the target by amount: ${byAmount.map((r) => `${r.amount}: ${pct(r.target)}`).join(', ')}`);
+console.log(`pairs at >= 90% at amount ${amount}: ${results.filter((r) => r.target_at_max >= 0.9).length} of ${results.length}; median pair ${pct(ranked[Math.floor(ranked.length / 2)].target_at_max)}; worst: ${ranked.slice(0, 5).map((r) => `${r.pair} ${pct(r.target_at_max)}`).join(', ')}`);
+console.log(`overall: source kept at 0: ${pct(mean('source_kept_at_0'))}; target at amount ${amount}: ${pct(mean('target_at_max'))}`);
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', kind === 'mlp' ? 'edit-classifier.json' : `edit-classifier-${kind}.json`), `${JSON.stringify({ run: resolve(runDir), step: run.step, classifier: description, classifier_accuracy: accuracy, amount, results, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
+writeFileSync(join(here, 'results', kind === 'mlp' ? 'edit-classifier.json' : `edit-classifier-${kind}.json`), `${JSON.stringify({ run: resolve(runDir), step: run.step, classifier: description, classifier_accuracy: accuracy, amount, pairs: pairsFlag, per_pair: perPair, source_kept_at_0: mean('source_kept_at_0'), target_at_max: mean('target_at_max'), target_by_amount: byAmount, results, seconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
 run.dispose();
