@@ -1,10 +1,11 @@
 // Training throughput (samples/s) of the mnist_vae model: MLP 784-400-20-400-784, diagonal
 // Gaussian posterior, standard normal prior, Bernoulli likelihood, Adam, batch 128.
-// Usage: node bench/throughput.mjs [--backends wasm,wasm-1thread,wasm-tf-adam,wasm-native,wasm-stock-transpose,wasm-stock,cpu] [--steps N] [--repeats R] [--out FILE]
+// Usage: node bench/throughput.mjs [--backends wasm,wasm-fused,wasm-1thread,wasm-tf-adam,wasm-native,wasm-stock-transpose,wasm-stock,cpu] [--steps N] [--repeats R] [--out FILE]
 // `wasm` is the default path: feature-major MLP, the fused Adam (`optimizer.fused: auto`: one
 // WebAssembly SIMD pass per variable), one wasm thread per core. `wasm-1thread` the same on the
 // single-threaded build (VAELAB_WASM_THREADS=1); `wasm-tf-adam` with tf.train.adam instead of the
-// fused update; `wasm-native` with @vaelab/native's OpenBLAS matMul (needs `npm run build:native
+// fused update; `wasm-fused` the default with VAE Lab's fused Bernoulli term kernels
+// (VAELAB_FUSED_KERNELS=1: other arithmetic, so another hash); `wasm-native` with @vaelab/native's OpenBLAS matMul (needs `npm run build:native
 // -w @vaelab/native`); `wasm-stock-transpose` the default with tfjs-wasm's own Transpose kernel
 // (uninstallWasmTranspose: what the 3-D route buys, same weights); `wasm-stock` tfjs's own matMul gradient (transposed matMuls, DESIGN §7) and
 // tf.train.adam, to show what our gradient buys. Each measurement runs in its own process (a tfjs process has
@@ -26,7 +27,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 
-const VARIANTS = ['wasm', 'wasm-1thread', 'wasm-tf-adam', 'wasm-native', 'wasm-stock-transpose', 'wasm-stock', 'cpu'];
+const VARIANTS = ['wasm', 'wasm-fused', 'wasm-1thread', 'wasm-tf-adam', 'wasm-native', 'wasm-stock-transpose', 'wasm-stock', 'cpu'];
 if (args.includes('--help')) {
   console.log(`usage: node bench/throughput.mjs [--backends ${VARIANTS.join(',')}] [--steps N] [--repeats R] [--out FILE]`);
   process.exit(0);
@@ -45,6 +46,7 @@ if (args[0] === '--child') {
   await core.ensureGradients();
   const stockGradient = tf.getGradient('BatchMatMul');
   const selection = await core.selectBackend(backend);
+  core.setFusedKernels(variant === 'wasm-fused');
   if (variant === 'wasm-stock') tf.registerGradient(stockGradient);
   if (variant === 'wasm-stock-transpose') core.uninstallWasmTranspose();
   if (variant === 'wasm-native') {
@@ -84,7 +86,7 @@ if (args[0] === '--child') {
   process.exit(0);
 }
 
-const backends = opt('backends', 'wasm,wasm-1thread,wasm-tf-adam,wasm-native,wasm-stock-transpose,wasm-stock,cpu').split(',');
+const backends = opt('backends', 'wasm,wasm-fused,wasm-1thread,wasm-tf-adam,wasm-native,wasm-stock-transpose,wasm-stock,cpu').split(',');
 for (const b of backends) if (!VARIANTS.includes(b)) throw new Error(`unknown variant ${b}; allowed: ${VARIANTS.join(', ')}`);
 const fast = (b) => b.startsWith('wasm') && b !== 'wasm-stock';
 const repeats = (b) => Number(opt('repeats', fast(b) ? '3' : '1'));

@@ -8,6 +8,7 @@ import {
   RandomStreams,
   type BackendSelection,
   VaeLabError,
+  fusedKernelsEnabled,
   reportsBitsPerDim,
   selectBackend,
   withValidation,
@@ -186,6 +187,17 @@ async function useNative(backend: BackendSelection, log: (line: string) => void)
 }
 
 /**
+ * VAELAB_FUSED_KERNELS=1: the fused wasm kernels for likelihood terms (@vaelab/likelihoods' Bernoulli
+ * term, one pass forward and one backward). Opt-in because they move a run's losses in the last
+ * digits; logged and recorded in meta.json (backend.package) like the native matMul.
+ */
+function useFusedKernels(backend: BackendSelection, log: (line: string) => void): BackendSelection {
+  if (backend.name !== 'wasm' || !fusedKernelsEnabled()) return backend;
+  log('fused kernels: on (VAELAB_FUSED_KERNELS=1): the Bernoulli term runs as one wasm SIMD pass forward and one backward');
+  return { ...backend, package: `${backend.package} + fused kernels (VAELAB_FUSED_KERNELS=1)` };
+}
+
+/**
  * Select the backend and create every component from a checked config. The encoder's output and
  * the decoder's output are sized from what the posterior and the likelihood say they need.
  */
@@ -196,7 +208,7 @@ export async function buildExperiment(
   log: (line: string) => void,
   where: ConfigWhere = {},
 ): Promise<Experiment> {
-  const backend = await useNative(await selectBackend(config.backend, log), log);
+  const backend = useFusedKernels(await useNative(await selectBackend(config.backend, log), log), log);
   const streams = new RandomStreams(config.seed);
   const base = { streams, cwd };
   let dataset: Dataset | ValidatedDataset = await registry.build('data', dataBlock(config) as RunConfig['data'], base, 'data');

@@ -21,7 +21,7 @@ import {
   train,
 } from '@vaelab/trainers';
 import { numBatches } from '@vaelab/data';
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { type ConfigWhere, type Experiment, buildExperiment } from './build.js';
 import type { Io } from './io.js';
 import { Progress, type ProgressSettings, progressSettings } from './progress.js';
@@ -140,6 +140,8 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
           return { runDir, status: 'completed', summary };
         }
         truncateMetrics(runDir, state.step);
+        const changed = backendChange(runDir, exp.backend);
+        if (changed) io.err(`warning: ${changed}`);
         io.out(`resuming at epoch ${state.epoch + 1}, batch ${state.batch}, step ${state.step} (checkpoint ${loaded.name})`);
       }
     }
@@ -287,6 +289,28 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
     lock?.release();
     exp?.dispose();
   }
+}
+
+/**
+ * How the backend a run is resumed on differs from the one it started on (meta.json): the thread
+ * count, the native matMul or the fused kernels change the arithmetic, so the resumed steps would
+ * not match an uninterrupted run bit for bit. null when they agree (or meta.json is unreadable).
+ */
+export function backendChange(runDir: string, now: BackendSelection): string | null {
+  let before: { name?: string; package?: string | null; threads?: number | null };
+  try {
+    before = (JSON.parse(readFileSync(join(runDir, RUN_FILES.meta), 'utf8')) as { backend?: typeof before }).backend ?? {};
+  } catch {
+    return null;
+  }
+  const describe = (b: { name?: string; package?: string | null; threads?: number | null }) =>
+    `${b.name} (${b.package ?? 'no package'}; ${b.threads ?? '?'} thread(s))`;
+  const current = { name: now.name, package: now.package ?? null, threads: now.threads ?? null };
+  if (before.name === current.name && (before.package ?? null) === current.package && (before.threads ?? null) === current.threads) return null;
+  return (
+    `this run started on ${describe(before)} and resumes on ${describe(current)}: the steps from here will not match an ` +
+    'uninterrupted run bit for bit (set VAELAB_WASM_THREADS, VAELAB_NATIVE and VAELAB_FUSED_KERNELS as when it started)'
+  );
 }
 
 /** summary.json from metrics.jsonl (so a resumed run's covers the epochs before the interruption too); written and returned. */

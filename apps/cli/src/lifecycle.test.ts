@@ -216,3 +216,49 @@ describe('logs, validation, early stopping and progress', () => {
 process.on('exit', () => {
   for (const d of readdirSync(tmpdir()).filter((d) => d.startsWith('vaelab-life-full-'))) spawnSync('umount', [join(tmpdir(), d)]);
 });
+
+describe('fused kernels (VAELAB_FUSED_KERNELS=1)', () => {
+  const withoutTime = (dir: string) => readMetrics(dir).map(({ time: _time, ...r }) => r);
+  const train = async (fused: boolean) => {
+    const saved = process.env.VAELAB_FUSED_KERNELS;
+    if (fused) process.env.VAELAB_FUSED_KERNELS = '1';
+    else delete process.env.VAELAB_FUSED_KERNELS;
+    try {
+      const out = tmp(fused ? 'fused' : 'stock');
+      const io = capture();
+      expect(await main(['train', ...TINY, '--out', out], io)).toBe(0);
+      return { dir: runDirs(out)[0]!, log: io.stdout.join('\n') + io.stderr.join('\n') };
+    } finally {
+      if (saved === undefined) delete process.env.VAELAB_FUSED_KERNELS;
+      else process.env.VAELAB_FUSED_KERNELS = saved;
+    }
+  };
+
+  it('are logged and recorded in meta.json, and change the losses only in their last digits', async () => {
+    const fused = await train(true);
+    const stock = await train(false);
+    const meta = (dir: string) => JSON.parse(readFileSync(join(dir, RUN_FILES.meta), 'utf8')) as { backend: { package: string } };
+    expect(meta(fused.dir).backend.package).toContain('fused kernels (VAELAB_FUSED_KERNELS=1)');
+    expect(meta(stock.dir).backend.package).not.toContain('fused');
+    expect(fused.log).toContain('fused kernels: on');
+    const [a, b] = [withoutTime(fused.dir), withoutTime(stock.dir)];
+    expect(a.length).toBe(b.length);
+    const losses = (rs: ReturnType<typeof withoutTime>) => rs.map((r) => (r as { loss?: number }).loss).filter((v): v is number => typeof v === 'number');
+    const [la, lb] = [losses(a), losses(b)];
+    expect(la.length).toBeGreaterThan(0);
+    la.forEach((v, i) => expect(Math.abs(v - lb[i]!)).toBeLessThan(1e-3 * Math.abs(lb[i]!)));
+    // another computation: some recorded value (a loss or a per-dimension KL) differs in its last bits
+    expect(JSON.stringify(a)).not.toBe(JSON.stringify(b));
+  });
+
+  it('resume warns when the backend set-up differs from the one the run started on', async () => {
+    const { dir } = await train(true);
+    const { backendChange } = await import('./execute.js');
+    const started = JSON.parse(readFileSync(join(dir, RUN_FILES.meta), 'utf8')) as { backend: { name: string; package: string; threads: number; requested: string } };
+    const same = { ...started.backend, requested: 'wasm' as const };
+    expect(backendChange(dir, same as never)).toBeNull();
+    const without = { ...same, package: same.package.replace(' + fused kernels (VAELAB_FUSED_KERNELS=1)', '') };
+    expect(backendChange(dir, without as never)).toMatch(/started on wasm .*fused kernels.* resumes on wasm .*will not match an uninterrupted run bit for bit/);
+    expect(backendChange(dir, { ...same, threads: same.threads + 1 } as never)).toMatch(/thread/);
+  });
+});

@@ -21,3 +21,28 @@ export {
   wasmThreadsState,
 } from './wasm-threads.js';
 export { installWasmTranspose, transposeSplit, uninstallWasmTranspose } from './wasm-transpose.js';
+export {
+  F32,
+  FUSED_KERNELS_ENV,
+  I32,
+  V128,
+  type WasmBackendInternals,
+  type WasmFunction,
+  type WasmMemory,
+  functionBody,
+  fusedKernelsEnabled,
+  instantiateOnMemory,
+  isWasmMemory,
+  op as wasmOp,
+  setFusedKernels,
+  sleb,
+  uleb,
+  voidType,
+  wasmBackendInternals,
+  wasmHeapMemory,
+  wasmModule,
+  wasmName,
+  wasmSection,
+  wasmValidates,
+  wasmVec,
+} from './wasm-simd.js';

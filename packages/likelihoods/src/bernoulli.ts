@@ -10,6 +10,7 @@ import {
   validationEnabled,
 } from '@vaelab/core';
 import { z } from 'zod';
+import { bernoulliTerms } from './bernoulli-kernel.js';
 import { type DataInfo, checkParamShape, checkUnitIntervalData, offTape } from './shared.js';
 
 /**
@@ -41,7 +42,7 @@ export class Bernoulli implements Distribution {
   /** x: [..., ...batch, ...event] in [0, 1] -> [..., ...batch]. */
   logProb(x: tf.Tensor): tf.Tensor {
     if (validationEnabled()) assertValues('Bernoulli', 'value', x, { allowed: 'in [0, 1]', min: 0, max: 1 });
-    return tf.tidy(() => sumEvent(tf.sub(tf.mul(x, this.logits), tf.softplus(this.logits)), this.eventRank));
+    return tf.tidy(() => sumEvent(bernoulliTerms(this.logits, x), this.eventRank));
   }
 
   sample(rng: RandomStream): tf.Tensor {

@@ -6,6 +6,7 @@ import { gaussian } from './gaussian.js';
 import { laplace } from './laplace.js';
 
 export { Bernoulli, BernoulliLikelihood, bernoulli } from './bernoulli.js';
+export { bernoulliTerms, fusedBernoulliApplies } from './bernoulli-kernel.js';
 export {
   ContinuousBernoulli,
   ContinuousBernoulliLikelihood,

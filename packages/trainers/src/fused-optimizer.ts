@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type KernelName, type WasmKernels, isWasmMemory, wasmKernels } from './wasm-kernels.js';
+import { type WasmBackendInternals, wasmBackendInternals, wasmHeapMemory } from '@vaelab/core';
+import { type KernelName, type WasmKernels, wasmKernels } from './wasm-kernels.js';
 
 /*
  * The plumbing shared by the fused optimizers (fused-adam.ts, fused-sgd.ts, fused-rmsprop.ts):
@@ -23,22 +24,6 @@ import { type KernelName, type WasmKernels, isWasmMemory, wasmKernels } from './
 
 /** tfjs-core does not export its NamedTensor type from the package root. */
 export type NamedTensor = Awaited<ReturnType<tf.Optimizer['getWeights']>>[number];
-
-/** The private parts of tfjs-backend-wasm 4.22 used here; checked before use. */
-interface WasmBackendInternals {
-  wasm: { asm?: { memory?: unknown }; wasmMemory?: unknown; HEAPF32: Float32Array };
-  getMemoryOffset(dataId: object): number;
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  refCount(dataId: object): number;
-}
-
-function wasmInternals(): WasmBackendInternals | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  const b = tf.backend() as unknown as Partial<WasmBackendInternals>;
-  if (typeof b.getMemoryOffset !== 'function' || typeof b.makeOutput !== 'function' || typeof b.refCount !== 'function') return null;
-  if (!(b.wasm?.HEAPF32 instanceof Float32Array)) return null;
-  return b as WasmBackendInternals;
-}
 
 /** A bitwise copy of `t` in a new heap allocation. */
 function heapCopy(backend: WasmBackendInternals, t: tf.Tensor): tf.Tensor {
@@ -81,10 +66,9 @@ export abstract class FusedOptimizer extends tf.Optimizer {
     const kinds = this.slotSuffixes().length;
     while (this.slots.length < kinds) this.slots.push([]);
     const scalars = this.stepScalars();
-    const backend = wasmInternals();
-    // the single-threaded build exports its memory; the threaded one imports it (wasmMemory)
-    const memory = backend?.wasm.asm?.memory ?? backend?.wasm.wasmMemory;
-    const kernels = this.simd && isWasmMemory(memory) ? wasmKernels(memory) : null;
+    const backend = wasmBackendInternals();
+    const memory = backend ? wasmHeapMemory(backend) : null;
+    const kernels = this.simd && memory ? wasmKernels(memory) : null;
     entries.forEach(([name, gradient], i) => {
       const variable = tf.engine().registeredVariables[name];
       if (!variable) throw new Error(`fused optimizer: no variable named ${name} is registered`);

@@ -9,89 +9,21 @@
  * as are tfjs-wasm's elementwise kernels). See fused-adam.ts for the formula.
  */
 
-/*
- * The few WebAssembly JS API members used here. Declared locally: the packages compile without
- * the DOM library, and @types/node 20 does not declare the WebAssembly namespace.
- */
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
-declare const WebAssembly: {
-  Memory: abstract new (...args: never[]) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  validate(bytes: Uint8Array): boolean;
-};
+import {
+  F32,
+  I32,
+  V128,
+  type WasmFunction,
+  type WasmMemory,
+  instantiateOnMemory,
+  wasmOp as op,
+  uleb,
+  wasmModule,
+  wasmValidates,
+  wasmVec as vec,
+} from '@vaelab/core';
 
-/** Whether `x` is a WebAssembly.Memory (the tfjs-wasm heap exposes one). */
-export function isWasmMemory(x: unknown): x is WasmMemory {
-  return typeof WebAssembly !== 'undefined' && x instanceof WebAssembly.Memory;
-}
-
-// --- a minimal encoder for the WebAssembly binary format (core spec §5, SIMD proposal opcodes) ---
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const name = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-
-/** Instructions used by the kernels. Memory arguments use alignment hint 0 (any address). */
-const op = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  i32: (n: number) => [0x41, ...sleb(n)],
-  i32Add: [0x6a],
-  i32And: [0x71],
-  i32Shl: [0x74],
-  i32GeU: [0x4f],
-  f32Load: [0x2a, 0, 0],
-  f32Store: [0x38, 0, 0],
-  f32Sqrt: [0x91],
-  f32Add: [0x92],
-  f32Sub: [0x93],
-  f32Mul: [0x94],
-  f32Div: [0x95],
-  v128Load: [0xfd, ...uleb(0x00), 0, 0],
-  v128Store: [0xfd, ...uleb(0x0b), 0, 0],
-  f32x4Splat: [0xfd, ...uleb(0x13)],
-  f32x4Sqrt: [0xfd, ...uleb(0xe3)],
-  f32x4Add: [0xfd, ...uleb(0xe4)],
-  f32x4Sub: [0xfd, ...uleb(0xe5)],
-  f32x4Mul: [0xfd, ...uleb(0xe6)],
-  f32x4Div: [0xfd, ...uleb(0xe7)],
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-  br: (depth: number) => [0x0c, ...uleb(depth)],
-  end: [0x0b],
-};
+export { isWasmMemory } from '@vaelab/core';
 
 /**
  * An elementwise kernel over `pointers` float32 arrays of `n` elements with `scalars` float32
@@ -261,22 +193,11 @@ const KERNELS = [
   { name: 'rmsprop', ...RMSPROP },
 ] as const;
 
-/**
- * `shared`: the memory to import is shared (tfjs-wasm's threaded build); a shared import must say so
- * and give a maximum, here the largest a 32-bit memory can have, so any shared memory fits.
- */
 function moduleBytes(shared = false): Uint8Array {
-  const kernels = KERNELS;
-  const limits = shared ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec(kernels.map((k) => k.type))),
-    // import env.memory: the tfjs-wasm heap (minimum 1 page, no maximum unless shared: any memory fits)
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])),
-    ...section(3, vec(kernels.map((_, i) => uleb(i)))),
-    ...section(7, vec(kernels.map((k, i) => [...name(k.name), 0x00, ...uleb(i)]))),
-    ...section(10, vec(kernels.map((k) => k.code))),
-  ]);
+  return wasmModule(
+    KERNELS.map((k): WasmFunction => ({ name: k.name, type: k.type, code: k.code })),
+    shared,
+  );
 }
 
 export type KernelName = (typeof KERNELS)[number]['name'];
@@ -294,17 +215,7 @@ const instances = new WeakMap<WasmMemory, WasmKernels | null>();
  * SIMD). Compiled once per memory.
  */
 export function wasmKernels(memory: WasmMemory): WasmKernels | null {
-  if (instances.has(memory)) return instances.get(memory)!;
-  let kernels: WasmKernels | null = null;
-  try {
-    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const module = new WebAssembly.Module(moduleBytes(shared));
-    kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as WasmKernels;
-  } catch {
-    kernels = null;
-  }
-  instances.set(memory, kernels);
-  return kernels;
+  return instantiateOnMemory(instances, memory, moduleBytes);
 }
 
 /** The module's bytes, for tests. */
@@ -312,5 +223,5 @@ export const kernelModuleBytes = moduleBytes;
 
 /** Whether this runtime accepts the kernel module (WebAssembly with SIMD). */
 export function kernelsValidate(): boolean {
-  return typeof WebAssembly !== 'undefined' && WebAssembly.validate(moduleBytes());
+  return wasmValidates(moduleBytes());
 }
