@@ -29,6 +29,7 @@ export {
   type WasmBackendInternals,
   type WasmFunction,
   type WasmMemory,
+  byteLoop,
   functionBody,
   fusedKernelsEnabled,
   instantiateOnMemory,

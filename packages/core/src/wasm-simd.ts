@@ -112,6 +112,29 @@ export const op = {
   end: [0x0b],
 };
 
+/**
+ * `while (offset < end) { body; offset += step }` over i32 locals `offset` and `end` (byte
+ * offsets): the loop every elementwise kernel runs.
+ */
+export function byteLoop(offset: number, end: number, step: number, body: number[]): number[] {
+  return [
+    ...op.block,
+    ...op.loop,
+    ...op.get(offset),
+    ...op.get(end),
+    ...op.i32GeU,
+    ...op.brIf(1),
+    ...body,
+    ...op.get(offset),
+    ...op.i32(step),
+    ...op.i32Add,
+    ...op.set(offset),
+    ...op.br(0),
+    ...op.end,
+    ...op.end,
+  ];
+}
+
 /** A function of a module: its type (params, no results) and its body with locals. */
 export interface WasmFunction {
   name: string;

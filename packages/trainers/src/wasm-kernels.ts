@@ -15,6 +15,7 @@ import {
   V128,
   type WasmFunction,
   type WasmMemory,
+  byteLoop,
   instantiateOnMemory,
   wasmOp as op,
   uleb,
@@ -82,22 +83,7 @@ function elementwiseKernel(pointers: number, scalars: number, temps: number, bod
     div: op.f32Div,
     sqrt: op.f32Sqrt,
   };
-  const loopUntil = (step: number, lane: Lane) => [
-    ...op.block,
-    ...op.loop,
-    ...op.get(offset),
-    ...op.get(end),
-    ...op.i32GeU,
-    ...op.brIf(1),
-    ...body(lane),
-    ...op.get(offset),
-    ...op.i32(step),
-    ...op.i32Add,
-    ...op.set(offset),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-  ];
+  const loopUntil = (step: number, lane: Lane) => byteLoop(offset, end, step, body(lane));
   const instructions = [
     ...Array.from({ length: scalars }, (_, s) => [...op.get(firstScalar + s), ...op.f32x4Splat, ...op.set(firstSplat + s)]).flat(),
     // end = (n & ~3) * 4 bytes: the SIMD part
