@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { prepareWasmThreads, resolveWasmThreads, wasmThreadsState } from './wasm-threads.js';
 import { installWasmTranspose } from './wasm-transpose.js';
+import { installWasmSumGradient } from './sum-gradient.js';
 
 /* Backend selection (DESIGN §7). tfjs-node(-gpu) are optional and only ever loaded dynamically. */
 
@@ -64,6 +65,7 @@ async function tryWasm(
     if (await tf.setBackend('wasm')) {
       installFastMatMulGradient();
       installWasmTranspose();
+      installWasmSumGradient();
       const state = wasmThreadsState();
       return { ok: true, pkg, threads: state?.threads ?? 1, ...(state?.fallback ? { fallback: state.fallback } : {}) };
     }

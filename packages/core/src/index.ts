@@ -21,6 +21,7 @@ export {
   wasmThreadsState,
 } from './wasm-threads.js';
 export { installWasmTranspose, transposeSplit, uninstallWasmTranspose } from './wasm-transpose.js';
+export { installWasmSumGradient } from './sum-gradient.js';
 export {
   F32,
   FUSED_KERNELS_ENV,
