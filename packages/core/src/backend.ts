@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { prepareWasmThreads, resolveWasmThreads, wasmThreadsState } from './wasm-threads.js';
 import { installWasmTranspose } from './wasm-transpose.js';
 import { installWasmSumGradient } from './sum-gradient.js';
+import { installWasmIdentity } from './wasm-identity.js';
 
 /* Backend selection (DESIGN §7). tfjs-node(-gpu) are optional and only ever loaded dynamically. */
 
@@ -66,6 +67,7 @@ async function tryWasm(
       installFastMatMulGradient();
       installWasmTranspose();
       installWasmSumGradient();
+      installWasmIdentity();
       const state = wasmThreadsState();
       return { ok: true, pkg, threads: state?.threads ?? 1, ...(state?.fallback ? { fallback: state.fallback } : {}) };
     }

@@ -22,6 +22,7 @@ export {
 } from './wasm-threads.js';
 export { installWasmTranspose, transposeSplit, uninstallWasmTranspose } from './wasm-transpose.js';
 export { installWasmSumGradient } from './sum-gradient.js';
+export { installWasmIdentity, uninstallWasmIdentity } from './wasm-identity.js';
 export {
   F32,
   FUSED_KERNELS_ENV,

@@ -118,6 +118,24 @@ describe('fused adam on wasm', () => {
     }
   });
 
+  it('a tensor that shares a slot\'s data (a clone, which shares on wasm) keeps its values when the slot is updated in place', async () => {
+    const variables = makeVariables(3);
+    const optimizer = new FusedAdamOptimizer(1e-3, 0.9, 0.999, 1e-8);
+    runSteps(optimizer, variables, 2);
+    const weights = await optimizer.getWeights();
+    const clones = weights.map((w) => tf.clone(w.tensor));
+    const values = clones.map((c) => Array.from(c.dataSync()));
+    runSteps(optimizer, variables, 2, 11);
+    expect(optimizer.lastPath).toBe('wasm-simd');
+    expect(clones.map((c) => Array.from(c.dataSync()))).toEqual(values);
+    // and the slots did move
+    const after = await optimizer.getWeights();
+    expect(after.slice(1).some((w, i) => Array.from(w.tensor.dataSync()).some((v, k) => v !== values[i + 1]![k]))).toBe(true);
+    tf.dispose(clones);
+    optimizer.dispose();
+    tf.dispose(variables);
+  });
+
   it('leaves no tensors and no bytes behind after the first step', () => {
     const variables = makeVariables(2);
     const optimizer = new FusedAdamOptimizer(1e-3, 0.9, 0.999, 1e-8);
