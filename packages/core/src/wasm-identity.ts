@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { type KernelArgs, kernelReplacement } from './kernel-wrap.js';
 
 /*
  * tfjs-wasm 4.22's Identity kernel copies the tensor's data into a new heap allocation. tfjs calls
@@ -11,38 +12,30 @@ import * as tf from '@tensorflow/tfjs-core';
  * when its data is shared (fused-optimizer.ts).
  */
 
-type KernelArgs = Parameters<tf.KernelFunc>[0];
 interface RefCounting {
   incRef(dataId: object): void;
 }
 
-let stock: tf.KernelConfig | null = null;
+const identity = kernelReplacement('Identity', 'wasm', (stock) =>
+  ((args: KernelArgs) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const backend = args.backend as unknown as Partial<RefCounting>;
+    if (x.dtype === 'string' || typeof backend.incRef !== 'function') return stock.kernelFunc(args);
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  }) as tf.KernelFunc,
+);
 
 /**
  * Replaces the wasm backend's Identity kernel with one that shares the input's data (string
- * tensors still go to the stock kernel). Idempotent; a no-op when no wasm Identity is registered
- * or the backend has no reference counting.
+ * tensors, or a backend without reference counting, still go to the stock kernel). Idempotent; a
+ * no-op when no wasm Identity is registered.
  */
 export function installWasmIdentity(): void {
-  if (stock) return;
-  const kernel = tf.getKernel('Identity', 'wasm');
-  if (!kernel) return;
-  const kernelFunc = ((args: KernelArgs) => {
-    const x = args.inputs.x as tf.TensorInfo;
-    const backend = args.backend as unknown as Partial<RefCounting>;
-    if (x.dtype === 'string' || typeof backend.incRef !== 'function') return kernel.kernelFunc(args);
-    backend.incRef(x.dataId);
-    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-  }) as tf.KernelFunc;
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({ ...kernel, kernelFunc });
-  stock = kernel;
+  identity.install();
 }
 
 /** Puts the stock (copying) wasm Identity back (tests and benchmarks that compare the two). */
 export function uninstallWasmIdentity(): void {
-  if (!stock) return;
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel(stock);
-  stock = null;
+  identity.uninstall();
 }

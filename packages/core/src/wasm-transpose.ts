@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { type KernelArgs, kernelReplacement } from './kernel-wrap.js';
 
 /*
  * tfjs-wasm 4.22's Transpose is slow on a 2-D matrix whose row count is a multiple of 128: the
@@ -14,7 +15,6 @@ import * as tf from '@tensorflow/tfjs-core';
  * result is bit-identical (pure data movement). Everything else goes to the stock kernel.
  */
 
-type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 /** Rows that are a multiple of this, and matrices of at least MIN_SIZE values, take the 3-D route. */
 const ROW_MULTIPLE = 128;
@@ -27,17 +27,8 @@ export function transposeSplit(rows: number, cols: number): number {
   return 0;
 }
 
-let installed: tf.KernelConfig | null = null;
-
-/**
- * Wraps the wasm backend's Transpose kernel with the 3-D route above. Idempotent; a no-op when no
- * wasm Transpose is registered. `uninstallWasmTranspose` restores the stock kernel (tests).
- */
-export function installWasmTranspose(): void {
-  if (installed) return;
-  const stock = tf.getKernel('Transpose', 'wasm');
-  if (!stock) return;
-  const kernelFunc = ((args: KernelArgs) => {
+const transpose = kernelReplacement('Transpose', 'wasm', (stock) =>
+  ((args: KernelArgs) => {
     const x = args.inputs.x as tf.TensorInfo | undefined;
     const perm = (args.attrs as { perm?: number[] } | undefined)?.perm;
     if (!x || x.shape.length !== 2 || !perm || perm[0] !== 1 || perm[1] !== 0) return stock.kernelFunc(args);
@@ -48,16 +39,18 @@ export function installWasmTranspose(): void {
     const view: tf.TensorInfo = { dataId: x.dataId, shape: [r, k, c / k], dtype: x.dtype };
     const out = stock.kernelFunc({ ...args, inputs: { x: view }, attrs: { perm: [1, 2, 0] } }) as tf.TensorInfo;
     return { dataId: out.dataId, shape: [c, r], dtype: out.dtype };
-  }) as tf.KernelFunc;
-  tf.unregisterKernel('Transpose', 'wasm');
-  tf.registerKernel({ ...stock, kernelFunc });
-  installed = stock;
+  }) as tf.KernelFunc,
+);
+
+/**
+ * Wraps the wasm backend's Transpose kernel with the 3-D route above. Idempotent; a no-op when no
+ * wasm Transpose is registered. `uninstallWasmTranspose` restores the stock kernel (tests).
+ */
+export function installWasmTranspose(): void {
+  transpose.install();
 }
 
 /** Puts the stock wasm Transpose back (for tests that compare the two). */
 export function uninstallWasmTranspose(): void {
-  if (!installed) return;
-  tf.unregisterKernel('Transpose', 'wasm');
-  tf.registerKernel(installed);
-  installed = null;
+  transpose.uninstall();
 }
