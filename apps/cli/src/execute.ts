@@ -6,6 +6,8 @@ import {
   TensorBoardWriter,
   acquireRunLock,
   appendMetrics,
+  type Meta,
+  readMeta,
   readMetrics,
   readSummary,
   truncateMetrics,
@@ -21,7 +23,7 @@ import {
   train,
 } from '@vaelab/trainers';
 import { numBatches } from '@vaelab/data';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { type ConfigWhere, type Experiment, buildExperiment } from './build.js';
 import type { Io } from './io.js';
 import { Progress, type ProgressSettings, progressSettings } from './progress.js';
@@ -297,14 +299,13 @@ export async function executeRun(opts: ExecuteOptions): Promise<ExecuteResult> {
  * not match an uninterrupted run bit for bit. null when they agree (or meta.json is unreadable).
  */
 export function backendChange(runDir: string, now: BackendSelection): string | null {
-  let before: { name?: string; package?: string | null; threads?: number | null };
+  let before: Partial<Meta['backend']>;
   try {
-    before = (JSON.parse(readFileSync(join(runDir, RUN_FILES.meta), 'utf8')) as { backend?: typeof before }).backend ?? {};
+    before = readMeta(runDir).backend ?? {};
   } catch {
     return null;
   }
-  const describe = (b: { name?: string; package?: string | null; threads?: number | null }) =>
-    `${b.name} (${b.package ?? 'no package'}; ${b.threads ?? '?'} thread(s))`;
+  const describe = (b: Partial<Meta['backend']>) => `${b.name} (${b.package ?? 'no package'}; ${b.threads ?? '?'} thread(s))`;
   const current = { name: now.name, package: now.package ?? null, threads: now.threads ?? null };
   if (before.name === current.name && (before.package ?? null) === current.package && (before.threads ?? null) === current.threads) return null;
   return (

@@ -21,6 +21,7 @@ export {
   wasmThreadsState,
 } from './wasm-threads.js';
 export { installWasmTranspose, transposeSplit, uninstallWasmTranspose } from './wasm-transpose.js';
+export type { KernelArgs } from './kernel-wrap.js';
 export { installWasmSumGradient } from './sum-gradient.js';
 export { installWasmIdentity, uninstallWasmIdentity } from './wasm-identity.js';
 export {
@@ -36,16 +37,14 @@ export {
   fusedKernelsEnabled,
   instantiateOnMemory,
   isWasmMemory,
+  kernelsOnHeap,
   op as wasmOp,
   setFusedKernels,
-  sleb,
   uleb,
   voidType,
   wasmBackendInternals,
   wasmHeapMemory,
   wasmModule,
-  wasmName,
-  wasmSection,
   wasmValidates,
   wasmVec,
 } from './wasm-simd.js';

@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { KernelArgs } from './kernel-wrap.js';
 import {
   I32,
   V128,
   type WasmMemory,
   byteLoop,
   functionBody,
-  instantiateOnMemory,
+  kernelsOnHeap,
   op,
   voidType,
   wasmBackendInternals,
-  wasmHeapMemory,
   wasmModule,
 } from './wasm-simd.js';
 
@@ -43,7 +43,6 @@ const moduleBytes = (shared = false) => wasmModule([ROWS], shared);
 const instances = new WeakMap<WasmMemory, { rows(dy: number, out: number, rows: number, rowBytes: number): void } | null>();
 
 const KERNEL = 'VaelabBroadcastRows';
-type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 /** The axes a Sum reduces, normalized (tfjs: a number, a list, or every axis when absent). */
 function reducedAxes(axis: unknown, rank: number): number[] {
@@ -72,7 +71,7 @@ export function installWasmSumGradient(): void {
         const out = backend.makeOutput([...shape], 'float32');
         const rows = dy.shape.reduce((a, b) => a * b, 1);
         const size = shape.reduce((a, b) => a * b, 1);
-        const kernels = instantiateOnMemory(instances, wasmHeapMemory(backend)!, moduleBytes)!;
+        const kernels = kernelsOnHeap(instances, moduleBytes, args.backend)!;
         kernels.rows(backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(out.dataId), rows, (size / rows) * 4);
         return out;
       }) as tf.KernelFunc,
@@ -87,19 +86,11 @@ export function installWasmSumGradient(): void {
       const axes = reducedAxes((attrs as { axis?: unknown } | undefined)?.axis, x.rank);
       const trailing = axes.length > 0 && axes.every((a, i) => a === x.rank - axes.length + i);
       const inner = x.shape.slice(x.rank - axes.length).reduce((a, b) => a * b, 1);
-      if (trailing && inner % 4 === 0 && inner > 0 && x.dtype === 'float32' && g.dtype === 'float32' && wasmSumGradientApplies()) {
+      if (trailing && inner % 4 === 0 && inner > 0 && x.dtype === 'float32' && g.dtype === 'float32' && kernelsOnHeap(instances, moduleBytes) !== null) {
         return { x: () => tf.engine().runKernel(KERNEL, { x: g }, { shape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor };
       }
       return stock.gradFunc(dy, saved, attrs);
     },
   });
   installed = true;
-}
-
-/** Whether the SIMD broadcast can run now: the wasm backend with a WebAssembly SIMD runtime. */
-function wasmSumGradientApplies(): boolean {
-  if (tf.getBackend() !== 'wasm') return false;
-  const backend = wasmBackendInternals();
-  const memory = backend ? wasmHeapMemory(backend) : null;
-  return memory !== null && instantiateOnMemory(instances, memory, moduleBytes) !== null;
 }

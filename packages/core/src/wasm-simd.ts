@@ -72,7 +72,6 @@ const simd = (code: number) => [0xfd, ...uleb(code)];
 export const op = {
   get: (i: number) => [0x20, ...uleb(i)],
   set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
   i32: (n: number) => [0x41, ...sleb(n)],
   f32: (x: number) => [0x43, ...f32Bytes(x)],
   i32Add: [0x6a],
@@ -90,7 +89,6 @@ export const op = {
   v128Store: [...simd(0x0b), 0, 0],
   v128And: simd(0x4e),
   v128Bitselect: simd(0x52),
-  i32x4Splat: simd(0x11),
   f32x4Splat: simd(0x13),
   f32x4Ge: simd(0x46),
   f32x4Nearest: simd(0x6a),
@@ -212,6 +210,17 @@ export function wasmBackendInternals(backend: unknown = tf.getBackend() === 'was
 export function wasmHeapMemory(backend: WasmBackendInternals): WasmMemory | null {
   const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
   return isWasmMemory(memory) ? memory : null;
+}
+
+/**
+ * The module `bytes` instantiated on the heap of `backend` (default: the active backend), cached
+ * per heap in `cache`; null when that backend is not tfjs-wasm or the runtime cannot compile the
+ * module. What a wasm kernel calls to run, and what its "does the fused path apply" check asks.
+ */
+export function kernelsOnHeap<T>(cache: WeakMap<WasmMemory, T | null>, bytes: (shared: boolean) => Uint8Array, backend?: unknown): T | null {
+  const internals = backend === undefined ? wasmBackendInternals() : wasmBackendInternals(backend);
+  const memory = internals ? wasmHeapMemory(internals) : null;
+  return memory ? instantiateOnMemory(cache, memory, bytes) : null;
 }
 
 /** Environment variable: `1` turns VAE Lab's fused likelihood kernels on (off by default). */

@@ -6,11 +6,11 @@ import {
   type WasmMemory,
   byteLoop,
   functionBody,
+  type KernelArgs,
   fusedKernelsEnabled,
-  instantiateOnMemory,
+  kernelsOnHeap,
   voidType,
   wasmBackendInternals,
-  wasmHeapMemory,
   wasmModule,
   wasmOp as op,
   wasmValidates,
@@ -186,8 +186,6 @@ export function bernoulliKernelsValidate(): boolean {
 const TERM_KERNEL = 'VaelabBernoulliTerm';
 const GRAD_KERNEL = 'VaelabBernoulliTermGrad';
 
-type KernelArgs = Parameters<tf.KernelFunc>[0];
-
 /** Runs `which` on the wasm backend of `args`: the inputs' heap offsets, a fresh output. */
 function runOnHeap(args: KernelArgs, names: string[], which: 'term' | 'grad'): tf.TensorInfo {
   const backend = wasmBackendInternals(args.backend)!;
@@ -195,7 +193,7 @@ function runOnHeap(args: KernelArgs, names: string[], which: 'term' | 'grad'): t
   const first = inputs[0]!;
   const out = backend.makeOutput([...first.shape], 'float32');
   // offsets are read after the allocation, which may have grown the heap (offsets stay valid)
-  const kernels = instantiateOnMemory(instances, wasmHeapMemory(backend)!, moduleBytes)!;
+  const kernels = kernelsOnHeap(instances, moduleBytes, args.backend)!;
   const pointers = [...inputs, out].map((t) => backend.getMemoryOffset(t.dataId));
   const n = first.shape.reduce((a, b) => a * b, 1);
   if (which === 'term') kernels.term(pointers[0]!, pointers[1]!, pointers[2]!, n);
@@ -238,9 +236,7 @@ export function fusedBernoulliApplies(logits: tf.Tensor, x: tf.Tensor): boolean 
   if (!fusedKernelsEnabled() || tf.getBackend() !== 'wasm') return false;
   if (logits.dtype !== 'float32' || x.dtype !== 'float32' || logits.size % 4 !== 0) return false;
   if (logits.rank !== x.rank || logits.shape.some((d, i) => d !== x.shape[i])) return false;
-  const backend = wasmBackendInternals();
-  const memory = backend ? wasmHeapMemory(backend) : null;
-  return memory !== null && instantiateOnMemory(instances, memory, moduleBytes) !== null;
+  return kernelsOnHeap(instances, moduleBytes) !== null;
 }
 
 /**

@@ -10,6 +10,7 @@ export {
   packageVersions,
   readEval,
   readMetrics,
+  readMeta,
   readRun,
   readSummary,
   truncateMetrics,

@@ -276,19 +276,23 @@ export function readRun(dir: string): RunRecord {
     throw new RunFolderError(`${overridesPath}: expected a list of override strings`, overridesPath);
   }
 
-  const metaPath = join(dir, RUN_FILES.meta);
-  const meta = readJsonObject(metaPath);
-  if (meta === undefined) throw new RunFolderError(`${metaPath} is missing: ${dir} is not a run folder (or its start was interrupted)`, metaPath);
-
   return {
     dir,
     config: config as Record<string, unknown>,
     overrides: overrides as string[],
-    meta: meta as unknown as Meta,
+    meta: readMeta(dir),
     summary: readSummary(dir),
     eval: readEval(dir),
     metrics: readMetrics(dir),
   };
+}
+
+/** A run folder's meta.json; a `RunFolderError` naming the file when it is missing or not an object. */
+export function readMeta(dir: string): Meta {
+  const metaPath = join(dir, RUN_FILES.meta);
+  const meta = readJsonObject(metaPath);
+  if (meta === undefined) throw new RunFolderError(`${metaPath} is missing: ${dir} is not a run folder (or its start was interrupted)`, metaPath);
+  return meta as unknown as Meta;
 }
 
 /** On resume: drop records logged after the checkpoint (a crash between metrics and checkpoint). */
