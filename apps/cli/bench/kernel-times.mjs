@@ -3,13 +3,19 @@
 // 300 default mnist_vae steps run, and the time per kernel name, the calls per step and the time
 // outside kernels (engine bookkeeping, JavaScript, the fused Adam update) are printed.
 // Not part of npm run bench (a diagnosis, not a record).
-//   node bench/kernel-times.mjs [fused]     (fused: VAE Lab's opt-in fused Bernoulli kernels)
+//   node bench/kernel-times.mjs [fused] [native]   (fused: VAE Lab's opt-in fused Bernoulli kernels;
+//   native: @vaelab/native's OpenBLAS matMul, when built)
 import * as tf from '@tensorflow/tfjs-core';
 import * as core from '@vaelab/core';
 import { trainStep, FusedAdamOptimizer } from '@vaelab/trainers';
 import { benchModel } from './model.mjs';
 await core.selectBackend('wasm');
-core.setFusedKernels(process.argv[2] === 'fused');
+core.setFusedKernels(process.argv.includes('fused'));
+if (process.argv.includes('native')) {
+  const r = (await import('@vaelab/native')).installNative();
+  if (!r.ok) throw new Error(`native: ${r.reason}`);
+  console.log(`native: ${r.blas}, ${r.threads} thread(s)`);
+}
 const streams = new core.RandomStreams(1);
 const { model, objective, x, noise } = await benchModel(streams);
 const optimizer = new FusedAdamOptimizer(1e-3, 0.9, 0.999, 1e-8);

@@ -8,15 +8,17 @@
 //   vaelab-fused    the same with VAELAB_FUSED_KERNELS=1 (fused Bernoulli term kernels)
 //   vaelab-1thread  the same with VAELAB_WASM_THREADS=1 (the single-threaded wasm build)
 //   vaelab-native   the same with VAELAB_NATIVE=1 (@vaelab/native's OpenBLAS matMul; needs
-//                   `npm run build:native -w @vaelab/native`)
+//                   `npm run build:native -w @vaelab/native`), with OPENBLAS_CORETYPE and
+//                   OPENBLAS_L2_SIZE removed as for PyTorch, so that both use the same OpenBLAS kernels
+//   vaelab-native-fused  VAELAB_NATIVE=1 and VAELAB_FUSED_KERNELS=1 (both change the last bits)
 //   pytorch       /usr/bin/python3 bench/pytorch_mnist_vae.py --epochs E --threads 1 (Debian's
 //                 python3-torch; skipped, and said so, when it is not installed). OPENBLAS_CORETYPE
 //                 and OPENBLAS_L2_SIZE are removed from its environment: this machine's environment
 //                 pins OpenBLAS to Haswell kernels, which costs PyTorch ~12% (notes/performance.md).
-// Usage: node bench/whole-run.mjs [--epochs 2] [--repeats 3] [--variants vaelab,vaelab-fused,vaelab-1thread,vaelab-native,pytorch] [--out FILE]
+// Usage: node bench/whole-run.mjs [--epochs 2] [--repeats 3] [--variants vaelab,vaelab-fused,vaelab-1thread,vaelab-native,vaelab-native-fused,pytorch] [--out FILE]
 // Results go to bench/results/whole-run.json.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +35,7 @@ const python = '/usr/bin/python3';
 
 const torchCheck = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
 const torchVersion = torchCheck.status === 0 ? torchCheck.stdout.trim() : null;
-let variants = opt('variants', 'vaelab,vaelab-fused,vaelab-1thread,vaelab-native,pytorch').split(',');
+let variants = opt('variants', 'vaelab,vaelab-fused,vaelab-1thread,vaelab-native,vaelab-native-fused,pytorch').split(',');
 if (!torchVersion && variants.includes('pytorch')) {
   console.log('pytorch: skipped (python3-torch is not installed: apt-get install -y python3-torch libopenblas0-pthread)');
   variants = variants.filter((v) => v !== 'pytorch');
@@ -57,9 +59,20 @@ function command(variant, i) {
   delete env.VAELAB_FUSED_KERNELS;
   if (variant === 'vaelab-fused') env.VAELAB_FUSED_KERNELS = '1';
   else if (variant === 'vaelab-1thread') env.VAELAB_WASM_THREADS = '1';
-  else if (variant === 'vaelab-native') env.VAELAB_NATIVE = '1';
-  else if (variant !== 'vaelab') throw new Error(`unknown variant ${variant}; allowed: vaelab, vaelab-fused, vaelab-1thread, vaelab-native, pytorch`);
+  else if (variant === 'vaelab-native' || variant === 'vaelab-native-fused') {
+    env.VAELAB_NATIVE = '1';
+    if (variant === 'vaelab-native-fused') env.VAELAB_FUSED_KERNELS = '1';
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+  } else if (variant !== 'vaelab') throw new Error(`unknown variant ${variant}; allowed: vaelab, vaelab-fused, vaelab-1thread, vaelab-native, vaelab-native-fused, pytorch`);
   return { file: process.execPath, argv: [join(here, '..', 'bin', 'vaelab.js'), 'train', ...overrides, '--out', out, '--quiet'], env };
+}
+
+/** backend.package from the run's meta.json: what the run really used (native, fused kernels). */
+function backendOf(out) {
+  const experiment = join(out, 'mnist_vae');
+  const [stamp] = readdirSync(experiment);
+  return JSON.parse(readFileSync(join(experiment, stamp, 'meta.json'), 'utf8')).backend.package;
 }
 
 /** The last test loss the run printed (nats per example). */
@@ -89,7 +102,12 @@ try {
         process.exit(1);
       }
       const loss = testLoss(variant, child.stdout);
-      runsOf[variant].push({ seconds, test_loss: loss });
+      const backend = variant === 'pytorch' ? undefined : backendOf(join(work, `${variant}-${round}`));
+      if (variant.startsWith('vaelab-native') && !backend?.includes('@vaelab/native')) {
+        console.error(`${variant} ran without @vaelab/native (meta.json backend.package: ${backend}); build it with npm run build:native -w @vaelab/native`);
+        process.exit(1);
+      }
+      runsOf[variant].push({ seconds, test_loss: loss, ...(backend ? { backend } : {}) });
       console.log(`${variant.padEnd(13)} ${seconds.toFixed(1).padStart(6)} s  (${epochs} epochs, whole process; test loss ${loss ?? '?'})`);
     }
   }
@@ -122,6 +140,7 @@ writeFileSync(
       node: process.version,
       torch: torchVersion,
       pytorch_env: 'OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; --threads 1',
+      native_env: 'OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (the same OpenBLAS kernels as PyTorch)',
       date: new Date().toISOString(),
       repeats,
       // 1-, 5- and 15-minute load averages before and after: how busy the machine was

@@ -11,6 +11,7 @@ import {
   fusedKernelsEnabled,
   reportsBitsPerDim,
   selectBackend,
+  WASM_THREADS_ENV,
   withValidation,
 } from '@vaelab/core';
 import { TrainerOptionsError, batchCondition, batchInput, checkTrainerAgainstData } from '@vaelab/trainers';
@@ -168,21 +169,47 @@ function conditionClasses(dataset: Dataset, where: ConfigWhere): number {
  * summation order), so installing a package never silently moves a run's results. Its use is
  * logged and recorded in meta.json (backend.package); when it cannot be used the log says why.
  */
-async function useNative(backend: BackendSelection, log: (line: string) => void): Promise<BackendSelection> {
-  if (backend.name !== 'wasm' || process.env.VAELAB_NATIVE !== '1') return backend;
-  type Install = { ok: true; blas: string; threads: number } | { ok: false; reason: string };
-  let r: Install;
+type NativeInstall = { ok: true; blas: string; threads: number } | { ok: false; reason: string };
+interface NativePackage {
+  nativeAvailable(): { ok: true } | { ok: false; reason: string };
+  installNative(): NativeInstall;
+}
+
+/**
+ * VAELAB_NATIVE=1: @vaelab/native, loaded before the backend starts, or why it cannot be used;
+ * undefined when not asked for. It is not a dependency of the CLI: imported by name when asked.
+ */
+async function loadNative(): Promise<{ pkg: NativePackage } | { reason: string } | undefined> {
+  if (process.env.VAELAB_NATIVE !== '1') return undefined;
   try {
-    const pkg = '@vaelab/native'; // a variable: optional, never bundled or resolved at build time
-    r = ((await import(/* @vite-ignore */ pkg)) as { installNative(): Install }).installNative();
+    const name = '@vaelab/native'; // a variable: optional, never bundled or resolved at build time
+    const pkg = (await import(/* @vite-ignore */ name)) as NativePackage;
+    const available = pkg.nativeAvailable();
+    return available.ok ? { pkg } : { reason: available.reason };
   } catch (e) {
-    r = { ok: false, reason: `@vaelab/native is not installed (${String((e as Error)?.message ?? e).split('\n')[0]})` };
+    return { reason: `@vaelab/native is not installed (${String((e as Error)?.message ?? e).split('\n')[0]})` };
   }
+}
+
+/**
+ * Wasm's thread count when the matMuls will be native and VAELAB_WASM_THREADS does not say: 1.
+ * OpenBLAS then computes the products (on its own thread), and tfjs-wasm's pool only adds a
+ * round trip to each small kernel: a mnist_vae step takes ~0.9 ms less on one thread (see
+ * experiments/README.md, Speed). The results are the same for any thread count.
+ */
+function nativeWasmThreads(native: Awaited<ReturnType<typeof loadNative>>): { wasmThreads?: number } {
+  return native && 'pkg' in native && !process.env[WASM_THREADS_ENV]?.trim() ? { wasmThreads: 1 } : {};
+}
+
+function useNative(backend: BackendSelection, native: Awaited<ReturnType<typeof loadNative>>, log: (line: string) => void): BackendSelection {
+  if (backend.name !== 'wasm' || !native) return backend;
+  const r: NativeInstall = 'pkg' in native ? native.pkg.installNative() : { ok: false, reason: native.reason };
   if (!r.ok) {
     log(`native: not used: ${r.reason}`);
     return backend;
   }
-  log(`native: matMul by ${r.blas}, ${r.threads} thread(s) (@vaelab/native, VAELAB_NATIVE=1)`);
+  const threadsNote = process.env[WASM_THREADS_ENV]?.trim() ? '' : '; wasm on 1 thread (its pool only slows the other kernels; VAELAB_WASM_THREADS overrides)';
+  log(`native: matMul by ${r.blas}, ${r.threads} thread(s) (@vaelab/native, VAELAB_NATIVE=1)${threadsNote}`);
   return { ...backend, package: `${backend.package} + @vaelab/native (${r.blas}; ${r.threads} thread(s))` };
 }
 
@@ -208,7 +235,8 @@ export async function buildExperiment(
   log: (line: string) => void,
   where: ConfigWhere = {},
 ): Promise<Experiment> {
-  const backend = useFusedKernels(await useNative(await selectBackend(config.backend, log), log), log);
+  const native = await loadNative();
+  const backend = useFusedKernels(useNative(await selectBackend(config.backend, log, nativeWasmThreads(native)), native, log), log);
   const streams = new RandomStreams(config.seed);
   const base = { streams, cwd };
   let dataset: Dataset | ValidatedDataset = await registry.build('data', dataBlock(config) as RunConfig['data'], base, 'data');

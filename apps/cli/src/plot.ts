@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
 import { type ResultRow, type ResultTable, meanStd, readMetrics } from '@vaelab/runs';
-import * as vega from 'vega';
-import * as vegaLite from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 
 /*
  * Plots of results as vega-lite specs, rendered in Node without a browser: vega-lite compiles the
@@ -163,9 +162,14 @@ export function curvesSpec(
   };
 }
 
-/** SVG of a vega-lite spec, rendered headless by vega. */
+/**
+ * SVG of a vega-lite spec, rendered headless by vega. vega and vega-lite are imported here, when a
+ * plot is drawn, not when the command starts: loading them costs ~0.25 s, which every `vaelab
+ * train` would otherwise pay.
+ */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  const compiled = vegaLite.compile(spec as unknown as vegaLite.TopLevelSpec).spec;
+  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  const compiled = vegaLite.compile(spec as unknown as TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -16,16 +16,19 @@ const builtNative = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'vaelab-native-cli-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-function train(native: string | undefined, backend = 'wasm') {
-  const dir = join(out, `${native ?? 'unset'}-${backend}`);
+let runs = 0;
+function train(native: string | undefined, backend = 'wasm', wasmThreads?: string) {
+  const dir = join(out, `${native ?? 'unset'}-${backend}-${wasmThreads ?? 'unset'}-${++runs}`);
   const env = { ...process.env };
   delete env.VAELAB_NATIVE;
+  delete env.VAELAB_WASM_THREADS;
   if (native !== undefined) env.VAELAB_NATIVE = native;
+  if (wasmThreads !== undefined) env.VAELAB_WASM_THREADS = wasmThreads;
   const args = ['train', 'experiment=synthetic_vae', 'data.n_train=64', 'data.n_test=32', 'trainer.epochs=1', 'trainer.batch_size=16', `backend=${backend}`];
   const r = spawnSync(process.execPath, [bin, ...args, '--out', dir], { encoding: 'utf8', env, timeout: 120_000 });
   if (r.status !== 0) throw new Error(`vaelab ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
-  const runs = join(dir, 'synthetic_vae');
-  const run = join(runs, readdirSync(runs)[0]!);
+  const experiment = join(dir, 'synthetic_vae');
+  const run = join(experiment, readdirSync(experiment)[0]!);
   const read = (f: string) => JSON.parse(readFileSync(join(run, f), 'utf8'));
   return { stdout: r.stdout, meta: read('meta.json'), summary: read('summary.json') };
 }
@@ -47,6 +50,19 @@ describe('the CLI hook', () => {
     expect(off.meta.backend).toMatchObject({ requested: 'wasm', name: 'wasm', package: '@tensorflow/tfjs-backend-wasm' });
     // The same run to float32 rounding (a different summation order in the products).
     expect(Math.abs(on.summary.test_loss - off.summary.test_loss)).toBeLessThan(1e-3 * Math.abs(off.summary.test_loss));
+  });
+
+  it('starts wasm on one thread when the matMuls are native, unless VAELAB_WASM_THREADS says otherwise', () => {
+    const on = train('1');
+    expect(on.stdout).toMatch(/^backend: wasm .*, 1 thread\b/m);
+    expect(on.stdout).toMatch(/^native: .*wasm on 1 thread/m);
+    expect(on.meta.backend.threads).toBe(1);
+    const auto = train('1', 'wasm', 'auto');
+    const stock = train(undefined, 'wasm', 'auto');
+    expect(auto.meta.backend.threads).toBe(stock.meta.backend.threads);
+    expect(auto.stdout).not.toMatch(/wasm on 1 thread/);
+    // The thread count does not change the arithmetic.
+    expect(auto.summary.test).toEqual(on.summary.test);
   });
 
   it('leaves other backends alone', () => {

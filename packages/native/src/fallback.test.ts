@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { installNative, nativeCounters, nativeStatus, setNativeThreads, uninstallNative } from './index.js';
+import { installNative, nativeAvailable, nativeCounters, nativeStatus, setNativeThreads, uninstallNative } from './index.js';
 
 /* Without the addon: installNative says why, throws nothing and leaves tfjs's kernels in place. */
 
@@ -19,6 +19,7 @@ describe('fallback when the addon is missing', () => {
     expect(stock).toBeDefined();
     const r = installNative({ addonPath: join(dir, 'missing.node') });
     expect(r.ok).toBe(false);
+    expect(nativeAvailable({ addonPath: join(dir, 'missing.node') })).toEqual(r);
     if (r.ok) return;
     expect(r.reason).toMatch(/not built/);
     expect(r.reason).toMatch(/npx vaelab-native-build/);

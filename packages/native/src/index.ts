@@ -151,6 +151,16 @@ export function installNative(options: InstallOptions = {}): NativeInstall {
   }
 }
 
+/**
+ * Whether the addon is built and loads, without touching tfjs: for choosing settings before the
+ * wasm backend starts. (The `vaelab` CLI starts wasm on one thread when the matMuls will be
+ * native: tfjs's thread pool then only slows the small kernels.) Never throws.
+ */
+export function nativeAvailable(options: Pick<InstallOptions, 'addonPath'> = {}): { ok: true } | { ok: false; reason: string } {
+  const loaded = loadAddon(options.addonPath ?? defaultAddonPath());
+  return loaded.ok ? { ok: true } : loaded;
+}
+
 /** Put tfjs's own BatchMatMul kernel (and the gradient registered before) back. Idempotent. */
 export function uninstallNative(): void {
   if (!installed) return;

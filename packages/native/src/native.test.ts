@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installNative, nativeCounters, nativeStatus, setNativeThreads, uninstallNative, type NativeInstall } from './index.js';
+import { installNative, nativeAvailable, nativeCounters, nativeStatus, setNativeThreads, uninstallNative, type NativeInstall } from './index.js';
 
 /*
  * The native BatchMatMul on the wasm backend against tfjs's cpu backend. These tests need the
@@ -89,6 +89,7 @@ function absBound(av: Float32Array, bv: Float32Array, c: Case): Float64Array {
 describe('native BatchMatMul', () => {
   it('reports OpenBLAS and its thread count', () => {
     expect(install).toMatchObject({ ok: true, kernels: ['BatchMatMul'], gradient: true });
+    expect(nativeAvailable()).toEqual({ ok: true });
     if (!install.ok) return;
     expect(install.blas).toMatch(/OpenBLAS/);
     expect(install.threads).toBeGreaterThanOrEqual(1);
