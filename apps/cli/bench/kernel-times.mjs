@@ -12,8 +12,10 @@ import { benchModel } from './model.mjs';
 await core.selectBackend('wasm');
 core.setFusedKernels(process.argv.includes('fused'));
 if (process.argv.includes('native')) {
-  const r = (await import('@vaelab/native')).installNative();
+  const nativePkg = await import('@vaelab/native');
+  const r = nativePkg.installNative();
   if (!r.ok) throw new Error(`native: ${r.reason}`);
+  (await import('@vaelab/trainers')).setHeapKernel('adam', nativePkg.nativeAdamKernel());
   console.log(`native: ${r.blas}, ${r.threads} thread(s)`);
 }
 const streams = new core.RandomStreams(1);

@@ -14,7 +14,7 @@ import {
   WASM_THREADS_ENV,
   withValidation,
 } from '@vaelab/core';
-import { TrainerOptionsError, batchCondition, batchInput, checkTrainerAgainstData } from '@vaelab/trainers';
+import { type HeapKernel, TrainerOptionsError, batchCondition, batchInput, checkTrainerAgainstData, setHeapKernel } from '@vaelab/trainers';
 import { BYTE_LEVELS, type ValidatedDataset, ValidationSplitError, withValidationSplit } from '@vaelab/data';
 import { type OriginLookup, describeOrigin, validate } from '@vaelab/config';
 import { VaeModel } from '@vaelab/objectives';
@@ -173,6 +173,8 @@ type NativeInstall = { ok: true; blas: string; threads: number } | { ok: false; 
 interface NativePackage {
   nativeAvailable(): { ok: true } | { ok: false; reason: string };
   installNative(): NativeInstall;
+  /** Absent before @vaelab/native had it; null when the built addon predates it. */
+  nativeAdamKernel?(): HeapKernel | null;
 }
 
 /**
@@ -208,8 +210,11 @@ function useNative(backend: BackendSelection, native: Awaited<ReturnType<typeof 
     log(`native: not used: ${r.reason}`);
     return backend;
   }
+  // The fused Adam's update, natively (the same bits as its wasm kernel), when the addon has it.
+  const adam = 'pkg' in native ? (native.pkg.nativeAdamKernel?.() ?? null) : null;
+  setHeapKernel('adam', adam);
   const threadsNote = process.env[WASM_THREADS_ENV]?.trim() ? '' : '; wasm on 1 thread (its pool only slows the other kernels; VAELAB_WASM_THREADS overrides)';
-  log(`native: matMul by ${r.blas}, ${r.threads} thread(s) (@vaelab/native, VAELAB_NATIVE=1)${threadsNote}`);
+  log(`native: matMul by ${r.blas}, ${r.threads} thread(s)${adam ? '; the fused Adam update in C' : ''} (@vaelab/native, VAELAB_NATIVE=1)${threadsNote}`);
   return { ...backend, package: `${backend.package} + @vaelab/native (${r.blas}; ${r.threads} thread(s))` };
 }
 

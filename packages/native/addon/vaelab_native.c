@@ -13,6 +13,11 @@
  *     A_i starts at aOffset + i·aStride bytes (op(A_i) is m×k; A_i is k×m when transposeA),
  *     B_i at bOffset + i·bStride (op(B_i) is k×n; B_i is n×k when transposeB) and
  *     C_i (m×n, contiguous) at cOffset + i·m·n·4. A stride of 0 broadcasts one matrix over the batch.
+ *   adam(heap, param, grad, m, v, out, n, beta1, 1-beta1, beta2, 1-beta2, 1-beta1^t, 1-beta2^t, epsilon, -lr)
+ *     One Adam step over n float32 values at those byte offsets: m and v updated in place, the new
+ *     parameter written to out. The same float32 operations in the same order as @vaelab/trainers'
+ *     wasm kernel and tf.train.adam, so the results are identical (no FMA contraction, IEEE sqrt and
+ *     division; see binding.gyp's flags). Vectorized for AVX-512, AVX2 or SSE, chosen at load time.
  *   info() -> { config, corename, threads, parallel }
  *   setThreads(n) -> the thread count OpenBLAS reports afterwards
  */
@@ -22,6 +27,7 @@
 #include <cblas.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -157,6 +163,80 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return undef;
 }
 
+/*
+ * The Adam update. Compiled with -ffp-contract=off (no fused multiply-adds) and -fno-math-errno
+ * (so that sqrtf vectorizes; it is still the correctly rounded IEEE square root): every operation
+ * is one float32 operation, as in the wasm kernel, whatever the vector width. target_clones builds
+ * one copy per instruction set and picks the best the CPU has when the addon loads, so an addon
+ * built on one x86-64 machine still runs on an older one.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void adam_update(const float *restrict param, const float *restrict grad, float *restrict m, float *restrict v,
+                        float *restrict out, int64_t n, const float *s) {
+  const float beta1 = s[0], one_minus_beta1 = s[1], beta2 = s[2], one_minus_beta2 = s[3];
+  const float one_minus_beta1_power = s[4], one_minus_beta2_power = s[5], epsilon = s[6], neg_lr = s[7];
+  for (int64_t i = 0; i < n; i++) {
+    const float g = grad[i];
+    const float mi = m[i] * beta1 + g * one_minus_beta1;
+    const float vi = v[i] * beta2 + (g * g) * one_minus_beta2;
+    m[i] = mi;
+    v[i] = vi;
+    const float denominator = sqrtf(vi / one_minus_beta2_power) + epsilon;
+    out[i] = ((mi / one_minus_beta1_power) / denominator) * neg_lr + param[i];
+  }
+}
+
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 15) return throw_error(env, "type", "adam: expected 15 arguments (heap, param, grad, m, v, out, n, and 8 float32 scalars)");
+  uint8_t *heap = NULL;
+  size_t heap_length = 0;
+  if (!get_heap(env, argv[0], &heap, &heap_length)) return throw_error(env, "type", "adam: heap must be an ArrayBuffer or a typed array");
+  int64_t off[6];
+  static const char *names[6] = {"param", "grad", "m", "v", "out", "n"};
+  for (int i = 0; i < 6; i++) {
+    if (!get_count(env, argv[1 + i], &off[i])) {
+      char msg[96];
+      snprintf(msg, sizeof msg, "adam: %s must be a non-negative integer", names[i]);
+      return throw_error(env, "type", msg);
+    }
+  }
+  const int64_t n = off[5];
+  int64_t bytes;
+  if (__builtin_mul_overflow(n, 4, &bytes)) return throw_error(env, "range", "adam: n is too large");
+  for (int i = 0; i < 5; i++) {
+    if (off[i] & 3) return throw_error(env, "range", "adam: offsets must be multiples of 4 bytes (float32)");
+    if (!inside(off[i], 0, 0, bytes, (int64_t)heap_length)) {
+      char msg[128];
+      snprintf(msg, sizeof msg, "adam: %s lies outside the heap (%lld bytes)", names[i], (long long)heap_length);
+      return throw_error(env, "range", msg);
+    }
+  }
+  float scalars[8];
+  for (int i = 0; i < 8; i++) {
+    double d;
+    if (napi_get_value_double(env, argv[7 + i], &d) != napi_ok) return throw_error(env, "type", "adam: the scalars must be numbers");
+    scalars[i] = (float)d;
+  }
+  /* m, v and out must not overlap each other or the inputs (restrict); param and grad may coincide. */
+  for (int i = 2; i < 5; i++) {
+    for (int j = 0; j < 5; j++) {
+      if (i != j && off[i] < off[j] + bytes && off[j] < off[i] + bytes && n > 0) {
+        return throw_error(env, "range", "adam: m, v and out must not overlap each other, param or grad");
+      }
+    }
+  }
+  adam_update((const float *)(heap + off[0]), (const float *)(heap + off[1]), (float *)(heap + off[2]), (float *)(heap + off[3]),
+              (float *)(heap + off[4]), n, scalars);
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  return undef;
+}
+
 static void set_string(napi_env env, napi_value obj, const char *key, const char *value) {
   napi_value s;
   if (napi_create_string_utf8(env, value ? value : "", NAPI_AUTO_LENGTH, &s) == napi_ok) napi_set_named_property(env, obj, key, s);
@@ -194,6 +274,7 @@ static napi_value set_threads(napi_env env, napi_callback_info cb) {
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adam", NULL, adam, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -23,6 +23,13 @@ export interface NativeAddon {
     aStride: number,
     bStride: number,
   ): void;
+  /**
+   * One Adam step over n float32 values at byte offsets of `heap`: m and v in place, the new
+   * parameter into out; scalars β₁, 1−β₁, β₂, 1−β₂, 1−β₁ᵗ, 1−β₂ᵗ, ε, −lr (as float32). The same
+   * float32 operations in the same order as @vaelab/trainers' wasm kernel. Absent from addons built
+   * before it existed.
+   */
+  adam?(heap: Float32Array | Uint8Array | ArrayBuffer, param: number, grad: number, m: number, v: number, out: number, n: number, ...scalars: number[]): void;
   /** OpenBLAS's build string, the core it chose, its thread count, and its threading model (0 none, 1 pthreads, 2 OpenMP). */
   info(): { config: string; corename: string; threads: number; parallel: number };
   /** openblas_set_num_threads(n); returns the count OpenBLAS reports afterwards. */

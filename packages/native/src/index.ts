@@ -152,6 +152,17 @@ export function installNative(options: InstallOptions = {}): NativeInstall {
 }
 
 /**
+ * The addon's Adam update as a heap kernel for @vaelab/trainers' fused Adam:
+ * `setHeapKernel('adam', nativeAdamKernel())`. It gives the same float32 results as the wasm
+ * kernel (and tf.train.adam), vectorized for the CPU's widest instruction set. Null until
+ * `installNative()` succeeded, or when the addon was built before it had Adam (rebuild it).
+ */
+export function nativeAdamKernel(): ((heap: Float32Array, ...args: number[]) => void) | null {
+  const adam = installed?.addon.adam;
+  return adam ? (heap, ...args) => adam(heap, ...(args as [number, number, number, number, number, number])) : null;
+}
+
+/**
  * Whether the addon is built and loads, without touching tfjs: for choosing settings before the
  * wasm backend starts. (The `vaelab` CLI starts wasm on one thread when the matMuls will be
  * native: tfjs's thread pool then only slows the small kernels.) Never throws.

@@ -35,7 +35,26 @@ function heapCopy(backend: WasmBackendInternals, t: tf.Tensor): tf.Tensor {
   return copy;
 }
 
-export type FusedPath = 'wasm-simd' | 'wasm-js' | 'js';
+export type FusedPath = 'native' | 'wasm-simd' | 'wasm-js' | 'js';
+
+/**
+ * A native form of a fused kernel on the wasm heap: the heap (its whole float32 view), then the wasm kernel's own arguments
+ * (byte offsets of param, grad, the slots and out, the count, the float32 scalars). It must give
+ * the same float32 results as the wasm kernel. @vaelab/native's `nativeAdamKernel()` is one.
+ */
+export type HeapKernel = (heap: Float32Array, ...args: number[]) => void;
+
+const heapKernels: Partial<Record<KernelName, HeapKernel>> = {};
+
+/**
+ * Run a fused optimizer's update through `kernel` instead of its WebAssembly kernel, on the wasm
+ * backend (null: back to the wasm kernel). The `vaelab` CLI sets @vaelab/native's Adam with
+ * VAELAB_NATIVE=1. `simd = false` on an optimizer still forces its JavaScript loop.
+ */
+export function setHeapKernel(name: KernelName, kernel: HeapKernel | null): void {
+  if (kernel) heapKernels[name] = kernel;
+  else delete heapKernels[name];
+}
 
 export abstract class FusedOptimizer extends tf.Optimizer {
   /** slots[k][i]: slot kind k (e.g. Adam's m, v) of the i-th variable. */
@@ -108,7 +127,11 @@ export abstract class FusedOptimizer extends tf.Optimizer {
     const out = tf.engine().makeTensorFromTensorInfo(backend.makeOutput(variable.shape, 'float32'));
     const ptr = (t: tf.Tensor) => backend.getMemoryOffset(t.dataId);
     const n = variable.size;
-    if (kernels) {
+    const native = this.simd ? heapKernels[this.kernel()] : undefined;
+    if (native) {
+      native(backend.wasm.HEAPF32, ptr(variable), ptr(gradient), ...slots.map(ptr), ptr(out), n, ...scalars);
+      this.lastPath = 'native';
+    } else if (kernels) {
       kernels[this.kernel()](ptr(variable), ptr(gradient), ...slots.map(ptr), ptr(out), n, ...scalars);
       this.lastPath = 'wasm-simd';
     } else {
