@@ -9,6 +9,8 @@ import {
   type BackendSelection,
   VaeLabError,
   fusedKernelsEnabled,
+  FUSED_KERNELS_ENV,
+  setFusedKernels,
   reportsBitsPerDim,
   selectBackend,
   WASM_THREADS_ENV,
@@ -219,14 +221,19 @@ function useNative(backend: BackendSelection, native: Awaited<ReturnType<typeof 
 }
 
 /**
- * VAELAB_FUSED_KERNELS=1: the fused wasm kernels for likelihood terms (@vaelab/likelihoods' Bernoulli
- * term, one pass forward and one backward). Opt-in because they move a run's losses in the last
- * digits; logged and recorded in meta.json (backend.package) like the native matMul.
+ * The fused wasm kernels for likelihood terms (@vaelab/likelihoods' Bernoulli term, one pass forward
+ * and one backward): with VAELAB_FUSED_KERNELS=1, and with VAELAB_NATIVE=1 unless
+ * VAELAB_FUSED_KERNELS=0. They move a run's losses in the last digits, so the default install
+ * leaves them off; the native path changes the last digits anyway (OpenBLAS sums in another order),
+ * so it is the fast path as a whole. Logged and recorded in meta.json (backend.package).
  */
 function useFusedKernels(backend: BackendSelection, log: (line: string) => void): BackendSelection {
+  const withNative = !!backend.package?.includes('@vaelab/native') && !process.env[FUSED_KERNELS_ENV]?.trim();
+  setFusedKernels(withNative ? true : null); // set (or cleared) on every build: the setting is per process
   if (backend.name !== 'wasm' || !fusedKernelsEnabled()) return backend;
-  log('fused kernels: on (VAELAB_FUSED_KERNELS=1): the Bernoulli term runs as one wasm SIMD pass forward and one backward');
-  return { ...backend, package: `${backend.package} + fused kernels (VAELAB_FUSED_KERNELS=1)` };
+  const why = withNative ? 'VAELAB_NATIVE=1' : 'VAELAB_FUSED_KERNELS=1';
+  log(`fused kernels: on (${why}${withNative ? '; VAELAB_FUSED_KERNELS=0 turns them off' : ''}): the Bernoulli term runs as one wasm SIMD pass forward and one backward`);
+  return { ...backend, package: `${backend.package} + fused kernels (${why})` };
 }
 
 /**

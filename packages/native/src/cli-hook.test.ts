@@ -17,12 +17,14 @@ const out = mkdtempSync(join(tmpdir(), 'vaelab-native-cli-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 let runs = 0;
-function train(native: string | undefined, backend = 'wasm', wasmThreads?: string) {
+function train(native: string | undefined, backend = 'wasm', wasmThreads?: string, fused?: string) {
   const dir = join(out, `${native ?? 'unset'}-${backend}-${wasmThreads ?? 'unset'}-${++runs}`);
   const env = { ...process.env };
   delete env.VAELAB_NATIVE;
   delete env.VAELAB_WASM_THREADS;
+  delete env.VAELAB_FUSED_KERNELS;
   if (native !== undefined) env.VAELAB_NATIVE = native;
+  if (fused !== undefined) env.VAELAB_FUSED_KERNELS = fused;
   if (wasmThreads !== undefined) env.VAELAB_WASM_THREADS = wasmThreads;
   const args = ['train', 'experiment=synthetic_vae', 'data.n_train=64', 'data.n_test=32', 'trainer.epochs=1', 'trainer.batch_size=16', `backend=${backend}`];
   const r = spawnSync(process.execPath, [bin, ...args, '--out', dir], { encoding: 'utf8', env, timeout: 120_000 });
@@ -63,6 +65,18 @@ describe('the CLI hook', () => {
     expect(auto.stdout).not.toMatch(/wasm on 1 thread/);
     // The thread count does not change the arithmetic.
     expect(auto.summary.test).toEqual(on.summary.test);
+  });
+
+  it('brings the fused Bernoulli kernels along unless VAELAB_FUSED_KERNELS=0, and says so', () => {
+    const on = train('1');
+    expect(on.stdout).toMatch(/^fused kernels: on \(VAELAB_NATIVE=1; VAELAB_FUSED_KERNELS=0 turns them off\)/m);
+    expect(on.meta.backend.package).toMatch(/\+ @vaelab\/native \(OpenBLAS .*\) \+ fused kernels \(VAELAB_NATIVE=1\)$/);
+    const without = train('1', 'wasm', undefined, '0');
+    expect(without.stdout).not.toMatch(/^fused kernels/m);
+    expect(without.meta.backend.package).not.toMatch(/fused/);
+    // the kernels change the last digits (of some recorded value), not the run
+    expect(JSON.stringify(without.summary)).not.toBe(JSON.stringify(on.summary));
+    expect(Math.abs(on.summary.test_loss - without.summary.test_loss)).toBeLessThan(1e-3 * Math.abs(without.summary.test_loss));
   });
 
   it('leaves other backends alone', () => {
