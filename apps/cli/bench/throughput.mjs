@@ -1,14 +1,14 @@
 // Training throughput (samples/s) of the mnist_vae model: MLP 784-400-20-400-784, diagonal
 // Gaussian posterior, standard normal prior, Bernoulli likelihood, Adam, batch 128.
-// Usage: node bench/throughput.mjs [--backends wasm,wasm-fused,wasm-1thread,wasm-tf-adam,wasm-native,wasm-native-fused,wasm-stock-transpose,wasm-stock,cpu] [--steps N] [--repeats R] [--out FILE]
+// Usage: node bench/throughput.mjs [--backends wasm,wasm-fused,wasm-1thread,wasm-tf-adam,wasm-native,wasm-native-no-fused,wasm-stock-transpose,wasm-stock,cpu] [--steps N] [--repeats R] [--out FILE]
 // `wasm` is the default path: feature-major MLP, the fused Adam (`optimizer.fused: auto`: one
 // WebAssembly SIMD pass per variable), one wasm thread per core. `wasm-1thread` the same on the
 // single-threaded build (VAELAB_WASM_THREADS=1); `wasm-tf-adam` with tf.train.adam instead of the
 // fused update; `wasm-fused` the default with VAE Lab's fused Bernoulli term kernels
 // (VAELAB_FUSED_KERNELS=1: other arithmetic, so another hash); `wasm-native` with @vaelab/native's OpenBLAS matMul (needs `npm run build:native
-// -w @vaelab/native`) and its Adam update, on one wasm thread with OPENBLAS_CORETYPE and
-// OPENBLAS_L2_SIZE unset, as `VAELAB_NATIVE=1 vaelab train` runs it; `wasm-native-fused` the same
-// with the fused Bernoulli kernels; `wasm-stock-transpose` the default with tfjs-wasm's own Transpose kernel
+// -w @vaelab/native`), its Adam update and the fused Bernoulli kernels, on one wasm thread with
+// OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, as `VAELAB_NATIVE=1 vaelab train` runs it;
+// `wasm-native-no-fused` the same with tfjs's Bernoulli kernels; `wasm-stock-transpose` the default with tfjs-wasm's own Transpose kernel
 // (uninstallWasmTranspose: what the 3-D route buys, same weights); `wasm-stock` tfjs's own matMul gradient (transposed matMuls, DESIGN §7) and
 // tf.train.adam, to show what our gradient buys. Each measurement runs in its own process (a tfjs process has
 // one active backend at a time), R times per variant in rotated order (default 3 for the wasm
@@ -29,7 +29,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 
-const VARIANTS = ['wasm', 'wasm-fused', 'wasm-1thread', 'wasm-tf-adam', 'wasm-native', 'wasm-native-fused', 'wasm-stock-transpose', 'wasm-stock', 'cpu'];
+const VARIANTS = ['wasm', 'wasm-fused', 'wasm-1thread', 'wasm-tf-adam', 'wasm-native', 'wasm-native-no-fused', 'wasm-stock-transpose', 'wasm-stock', 'cpu'];
 if (args.includes('--help')) {
   console.log(`usage: node bench/throughput.mjs [--backends ${VARIANTS.join(',')}] [--steps N] [--repeats R] [--out FILE]`);
   process.exit(0);
@@ -48,7 +48,7 @@ if (args[0] === '--child') {
   await core.ensureGradients();
   const stockGradient = tf.getGradient('BatchMatMul');
   const selection = await core.selectBackend(backend);
-  core.setFusedKernels(variant === 'wasm-fused' || variant === 'wasm-native-fused');
+  core.setFusedKernels(variant === 'wasm-fused' || variant === 'wasm-native');
   if (variant === 'wasm-stock') tf.registerGradient(stockGradient);
   if (variant === 'wasm-stock-transpose') core.uninstallWasmTranspose();
   if (variant.startsWith('wasm-native')) {
@@ -92,7 +92,7 @@ if (args[0] === '--child') {
   process.exit(0);
 }
 
-const backends = opt('backends', 'wasm,wasm-fused,wasm-1thread,wasm-tf-adam,wasm-native,wasm-native-fused,wasm-stock-transpose,wasm-stock,cpu').split(',');
+const backends = opt('backends', 'wasm,wasm-fused,wasm-1thread,wasm-tf-adam,wasm-native,wasm-native-no-fused,wasm-stock-transpose,wasm-stock,cpu').split(',');
 for (const b of backends) if (!VARIANTS.includes(b)) throw new Error(`unknown variant ${b}; allowed: ${VARIANTS.join(', ')}`);
 const fast = (b) => b.startsWith('wasm') && b !== 'wasm-stock';
 const repeats = (b) => Number(opt('repeats', fast(b) ? '3' : '1'));

@@ -7,15 +7,16 @@
 //                   VAELAB_WASM_THREADS removed from its environment)
 //   vaelab-fused    the same with VAELAB_FUSED_KERNELS=1 (fused Bernoulli term kernels)
 //   vaelab-1thread  the same with VAELAB_WASM_THREADS=1 (the single-threaded wasm build)
-//   vaelab-native   the same with VAELAB_NATIVE=1 (@vaelab/native's OpenBLAS matMul; needs
-//                   `npm run build:native -w @vaelab/native`), with OPENBLAS_CORETYPE and
-//                   OPENBLAS_L2_SIZE removed as for PyTorch, so that both use the same OpenBLAS kernels
-//   vaelab-native-fused  VAELAB_NATIVE=1 and VAELAB_FUSED_KERNELS=1 (both change the last bits)
+//   vaelab-native   the same with VAELAB_NATIVE=1 (@vaelab/native's OpenBLAS matMul and Adam, one
+//                   wasm thread, the fused Bernoulli kernels; needs `npm run build:native -w
+//                   @vaelab/native`), with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed as for
+//                   PyTorch, so that both use the same OpenBLAS kernels
+//   vaelab-native-no-fused  the same with VAELAB_FUSED_KERNELS=0 (tfjs's Bernoulli kernels)
 //   pytorch       /usr/bin/python3 bench/pytorch_mnist_vae.py --epochs E --threads 1 (Debian's
 //                 python3-torch; skipped, and said so, when it is not installed). OPENBLAS_CORETYPE
 //                 and OPENBLAS_L2_SIZE are removed from its environment: this machine's environment
 //                 pins OpenBLAS to Haswell kernels, which costs PyTorch ~12% (notes/performance.md).
-// Usage: node bench/whole-run.mjs [--epochs 2] [--repeats 3] [--variants vaelab,vaelab-fused,vaelab-1thread,vaelab-native,vaelab-native-fused,pytorch] [--out FILE]
+// Usage: node bench/whole-run.mjs [--epochs 2] [--repeats 3] [--variants vaelab,vaelab-fused,vaelab-1thread,vaelab-native,vaelab-native-no-fused,pytorch] [--out FILE]
 // Results go to bench/results/whole-run.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,10 +36,15 @@ const python = '/usr/bin/python3';
 
 const torchCheck = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
 const torchVersion = torchCheck.status === 0 ? torchCheck.stdout.trim() : null;
-let variants = opt('variants', 'vaelab,vaelab-fused,vaelab-1thread,vaelab-native,vaelab-native-fused,pytorch').split(',');
+let variants = opt('variants', 'vaelab,vaelab-fused,vaelab-1thread,vaelab-native,vaelab-native-no-fused,pytorch').split(',');
 if (!torchVersion && variants.includes('pytorch')) {
   console.log('pytorch: skipped (python3-torch is not installed: apt-get install -y python3-torch libopenblas0-pthread)');
   variants = variants.filter((v) => v !== 'pytorch');
+}
+const nativeCheck = await import('@vaelab/native').then((m) => m.nativeAvailable(), (e) => ({ ok: false, reason: `not installed (${e.message.split('\n')[0]})` }));
+if (!nativeCheck.ok && variants.some((v) => v.startsWith('vaelab-native'))) {
+  console.log(`vaelab-native*: skipped (@vaelab/native: ${nativeCheck.reason})`);
+  variants = variants.filter((v) => !v.startsWith('vaelab-native'));
 }
 
 const loadBefore = loadavg();
@@ -59,12 +65,12 @@ function command(variant, i) {
   delete env.VAELAB_FUSED_KERNELS;
   if (variant === 'vaelab-fused') env.VAELAB_FUSED_KERNELS = '1';
   else if (variant === 'vaelab-1thread') env.VAELAB_WASM_THREADS = '1';
-  else if (variant === 'vaelab-native' || variant === 'vaelab-native-fused') {
+  else if (variant === 'vaelab-native' || variant === 'vaelab-native-no-fused') {
     env.VAELAB_NATIVE = '1';
-    if (variant === 'vaelab-native-fused') env.VAELAB_FUSED_KERNELS = '1';
+    if (variant === 'vaelab-native-no-fused') env.VAELAB_FUSED_KERNELS = '0';
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
-  } else if (variant !== 'vaelab') throw new Error(`unknown variant ${variant}; allowed: vaelab, vaelab-fused, vaelab-1thread, vaelab-native, vaelab-native-fused, pytorch`);
+  } else if (variant !== 'vaelab') throw new Error(`unknown variant ${variant}; allowed: vaelab, vaelab-fused, vaelab-1thread, vaelab-native, vaelab-native-no-fused, pytorch`);
   return { file: process.execPath, argv: [join(here, '..', 'bin', 'vaelab.js'), 'train', ...overrides, '--out', out, '--quiet'], env };
 }
 
@@ -103,6 +109,11 @@ try {
       }
       const loss = testLoss(variant, child.stdout);
       const backend = variant === 'pytorch' ? undefined : backendOf(join(work, `${variant}-${round}`));
+      const fusedExpected = variant === 'vaelab-fused' || variant === 'vaelab-native';
+      if (backend !== undefined && backend.includes('fused kernels') !== fusedExpected) {
+        console.error(`${variant}: fused kernels ${fusedExpected ? 'expected but off' : 'on but not expected'} (meta.json backend.package: ${backend})`);
+        process.exit(1);
+      }
       if (variant.startsWith('vaelab-native') && !backend?.includes('@vaelab/native')) {
         console.error(`${variant} ran without @vaelab/native (meta.json backend.package: ${backend}); build it with npm run build:native -w @vaelab/native`);
         process.exit(1);
