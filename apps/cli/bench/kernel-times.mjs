@@ -15,7 +15,7 @@ if (process.argv.includes('native')) {
   const nativePkg = await import('@vaelab/native');
   const r = nativePkg.installNative();
   if (!r.ok) throw new Error(`native: ${r.reason}`);
-  (await import('@vaelab/trainers')).setHeapKernel('adam', nativePkg.nativeAdamKernel());
+  for (const [name, kernel] of Object.entries(nativePkg.nativeHeapKernels())) core.setHeapKernel(name, kernel);
   console.log(`native: ${r.blas}, ${r.threads} thread(s)`);
 }
 const streams = new core.RandomStreams(1);

@@ -55,9 +55,9 @@ if (args[0] === '--child') {
     const nativePkg = await import('@vaelab/native');
     const native = nativePkg.installNative();
     if (!native.ok) throw new Error(`${variant}: ${native.reason}`);
-    const adam = nativePkg.nativeAdamKernel();
-    if (!adam) throw new Error(`${variant}: the addon has no Adam update; rebuild it (npm run build:native -w @vaelab/native)`);
-    (await import('@vaelab/trainers')).setHeapKernel('adam', adam);
+    const kernels = nativePkg.nativeHeapKernels();
+    if (!kernels.adam || !kernels.bernoulliTerm) throw new Error(`${variant}: the addon lacks its Adam or Bernoulli kernels; rebuild it (npm run build:native -w @vaelab/native)`);
+    for (const [name, kernel] of Object.entries(kernels)) core.setHeapKernel(name, kernel);
   }
   const streams = new core.RandomStreams(1);
   const { model, objective, x, noise } = await benchModel(streams);

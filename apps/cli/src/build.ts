@@ -9,6 +9,8 @@ import {
   type BackendSelection,
   VaeLabError,
   fusedKernelsEnabled,
+  type HeapKernel,
+  setHeapKernel,
   FUSED_KERNELS_ENV,
   setFusedKernels,
   reportsBitsPerDim,
@@ -16,7 +18,7 @@ import {
   WASM_THREADS_ENV,
   withValidation,
 } from '@vaelab/core';
-import { type HeapKernel, TrainerOptionsError, batchCondition, batchInput, checkTrainerAgainstData, setHeapKernel } from '@vaelab/trainers';
+import { TrainerOptionsError, batchCondition, batchInput, checkTrainerAgainstData } from '@vaelab/trainers';
 import { BYTE_LEVELS, type ValidatedDataset, ValidationSplitError, withValidationSplit } from '@vaelab/data';
 import { type OriginLookup, describeOrigin, validate } from '@vaelab/config';
 import { VaeModel } from '@vaelab/objectives';
@@ -175,8 +177,8 @@ type NativeInstall = { ok: true; blas: string; threads: number } | { ok: false; 
 interface NativePackage {
   nativeAvailable(): { ok: true } | { ok: false; reason: string };
   installNative(): NativeInstall;
-  /** Absent before @vaelab/native had it; null when the built addon predates it. */
-  nativeAdamKernel?(): HeapKernel | null;
+  /** Absent before @vaelab/native had it; without a kernel the built addon predates. */
+  nativeHeapKernels?(): Partial<Record<'adam' | 'bernoulliTerm' | 'bernoulliTermGrad', HeapKernel>>;
 }
 
 /**
@@ -212,11 +214,13 @@ function useNative(backend: BackendSelection, native: Awaited<ReturnType<typeof 
     log(`native: not used: ${r.reason}`);
     return backend;
   }
-  // The fused Adam's update, natively (the same bits as its wasm kernel), when the addon has it.
-  const adam = 'pkg' in native ? (native.pkg.nativeAdamKernel?.() ?? null) : null;
-  setHeapKernel('adam', adam);
+  // VAE Lab's own wasm kernels natively (the same bits), those the addon has: Adam, the Bernoulli term.
+  const kernels = 'pkg' in native ? (native.pkg.nativeHeapKernels?.() ?? {}) : {};
+  for (const name of ['adam', 'bernoulliTerm', 'bernoulliTermGrad'] as const) setHeapKernel(name, kernels[name] ?? null);
+  const fused = [undefined, '', '1'].includes(process.env[FUSED_KERNELS_ENV]?.trim()); // as useFusedKernels decides with native
+  const inC = [kernels.adam && 'the fused Adam update', fused && kernels.bernoulliTerm && kernels.bernoulliTermGrad && 'the fused Bernoulli kernels'].filter(Boolean);
   const threadsNote = process.env[WASM_THREADS_ENV]?.trim() ? '' : '; wasm on 1 thread (its pool only slows the other kernels; VAELAB_WASM_THREADS overrides)';
-  log(`native: matMul by ${r.blas}, ${r.threads} thread(s)${adam ? '; the fused Adam update in C' : ''} (@vaelab/native, VAELAB_NATIVE=1)${threadsNote}`);
+  log(`native: matMul by ${r.blas}, ${r.threads} thread(s)${inC.length ? `; ${inC.join(' and ')} in C` : ''} (@vaelab/native, VAELAB_NATIVE=1)${threadsNote}`);
   return { ...backend, package: `${backend.package} + @vaelab/native (${r.blas}; ${r.threads} thread(s))` };
 }
 

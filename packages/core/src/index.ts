@@ -48,3 +48,4 @@ export {
   wasmValidates,
   wasmVec,
 } from './wasm-simd.js';
+export { type HeapKernel, type HeapKernelName, heapKernel, setHeapKernel } from './heap-kernels.js';

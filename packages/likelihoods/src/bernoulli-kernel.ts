@@ -8,6 +8,7 @@ import {
   functionBody,
   type KernelArgs,
   fusedKernelsEnabled,
+  heapKernel,
   kernelsOnHeap,
   voidType,
   wasmBackendInternals,
@@ -193,9 +194,15 @@ function runOnHeap(args: KernelArgs, names: string[], which: 'term' | 'grad'): t
   const first = inputs[0]!;
   const out = backend.makeOutput([...first.shape], 'float32');
   // offsets are read after the allocation, which may have grown the heap (offsets stay valid)
-  const kernels = kernelsOnHeap(instances, moduleBytes, args.backend)!;
   const pointers = [...inputs, out].map((t) => backend.getMemoryOffset(t.dataId));
   const n = first.shape.reduce((a, b) => a * b, 1);
+  // a native stand-in (core's setHeapKernel; @vaelab/native has both), the same bits as the wasm kernel
+  const native = heapKernel(which === 'term' ? 'bernoulliTerm' : 'bernoulliTermGrad');
+  if (native) {
+    native(backend.wasm.HEAPF32, ...pointers, n);
+    return out;
+  }
+  const kernels = kernelsOnHeap(instances, moduleBytes, args.backend)!;
   if (which === 'term') kernels.term(pointers[0]!, pointers[1]!, pointers[2]!, n);
   else kernels.grad(pointers[0]!, pointers[1]!, pointers[2]!, pointers[3]!, n);
   return out;

@@ -18,6 +18,10 @@
  *     parameter written to out. The same float32 operations in the same order as @vaelab/trainers'
  *     wasm kernel and tf.train.adam, so the results are identical (no FMA contraction, IEEE sqrt and
  *     division; see binding.gyp's flags). Vectorized for AVX-512, AVX2 or SSE, chosen at load time.
+ *   bernoulliTerm(heap, logits, x, out, n): out = x·ℓ − softplus(ℓ) elementwise
+ *   bernoulliTermGrad(heap, logits, x, dy, out, n): out = (x − σ(ℓ))·dy elementwise
+ *     The same float32 operations in the same order as @vaelab/likelihoods' fused WebAssembly SIMD
+ *     kernels (bernoulli-kernel.ts), so the same bits, with wider vectors.
  *   info() -> { config, corename, threads, parallel }
  *   setThreads(n) -> the thread count OpenBLAS reports afterwards
  */
@@ -188,53 +192,170 @@ static void adam_update(const float *restrict param, const float *restrict grad,
   }
 }
 
-static napi_value adam(napi_env env, napi_callback_info info) {
-  size_t argc = 15;
-  napi_value argv[15];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc != 15) return throw_error(env, "type", "adam: expected 15 arguments (heap, param, grad, m, v, out, n, and 8 float32 scalars)");
+/*
+ * The arguments of an elementwise heap kernel: the heap, `count` byte offsets of float32 arrays
+ * (the last `outputs` of them written), n, then `scalars` numbers. Every array must lie inside the
+ * heap and be 4-byte aligned, and the written ones must not overlap any other. On a bad argument
+ * it throws (returns false).
+ */
+static bool heap_args(napi_env env, napi_callback_info info, const char *fn, const char *const *names, int count, int outputs, int scalars,
+                      float **arrays, int64_t *n_out, float *scalar_values) {
+  napi_value argv[24];
+  size_t argc = 24;
+  char msg[192];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if ((int)argc != 2 + count + scalars) {
+    snprintf(msg, sizeof msg, "%s: expected %d arguments (heap, %d offsets, n%s)", fn, 2 + count + scalars, count, scalars ? ", scalars" : "");
+    throw_error(env, "type", msg);
+    return false;
+  }
   uint8_t *heap = NULL;
   size_t heap_length = 0;
-  if (!get_heap(env, argv[0], &heap, &heap_length)) return throw_error(env, "type", "adam: heap must be an ArrayBuffer or a typed array");
-  int64_t off[6];
-  static const char *names[6] = {"param", "grad", "m", "v", "out", "n"};
-  for (int i = 0; i < 6; i++) {
-    if (!get_count(env, argv[1 + i], &off[i])) {
-      char msg[96];
-      snprintf(msg, sizeof msg, "adam: %s must be a non-negative integer", names[i]);
-      return throw_error(env, "type", msg);
+  if (!get_heap(env, argv[0], &heap, &heap_length)) {
+    snprintf(msg, sizeof msg, "%s: heap must be an ArrayBuffer or a typed array", fn);
+    throw_error(env, "type", msg);
+    return false;
+  }
+  int64_t off[16], n;
+  for (int i = 0; i <= count; i++) {
+    if (!get_count(env, argv[1 + i], i < count ? &off[i] : &n)) {
+      snprintf(msg, sizeof msg, "%s: %s must be a non-negative integer", fn, i < count ? names[i] : "n");
+      throw_error(env, "type", msg);
+      return false;
     }
   }
-  const int64_t n = off[5];
   int64_t bytes;
-  if (__builtin_mul_overflow(n, 4, &bytes)) return throw_error(env, "range", "adam: n is too large");
-  for (int i = 0; i < 5; i++) {
-    if (off[i] & 3) return throw_error(env, "range", "adam: offsets must be multiples of 4 bytes (float32)");
+  if (__builtin_mul_overflow(n, 4, &bytes)) {
+    snprintf(msg, sizeof msg, "%s: n is too large", fn);
+    throw_error(env, "range", msg);
+    return false;
+  }
+  for (int i = 0; i < count; i++) {
+    if (off[i] & 3) {
+      snprintf(msg, sizeof msg, "%s: offsets must be multiples of 4 bytes (float32)", fn);
+      throw_error(env, "range", msg);
+      return false;
+    }
     if (!inside(off[i], 0, 0, bytes, (int64_t)heap_length)) {
-      char msg[128];
-      snprintf(msg, sizeof msg, "adam: %s lies outside the heap (%lld bytes)", names[i], (long long)heap_length);
-      return throw_error(env, "range", msg);
+      snprintf(msg, sizeof msg, "%s: %s lies outside the heap (%lld bytes)", fn, names[i], (long long)heap_length);
+      throw_error(env, "range", msg);
+      return false;
     }
   }
-  float scalars[8];
-  for (int i = 0; i < 8; i++) {
-    double d;
-    if (napi_get_value_double(env, argv[7 + i], &d) != napi_ok) return throw_error(env, "type", "adam: the scalars must be numbers");
-    scalars[i] = (float)d;
-  }
-  /* m, v and out must not overlap each other or the inputs (restrict); param and grad may coincide. */
-  for (int i = 2; i < 5; i++) {
-    for (int j = 0; j < 5; j++) {
-      if (i != j && off[i] < off[j] + bytes && off[j] < off[i] + bytes && n > 0) {
-        return throw_error(env, "range", "adam: m, v and out must not overlap each other, param or grad");
+  for (int i = count - outputs; i < count && n > 0; i++) {
+    for (int j = 0; j < count; j++) {
+      if (i != j && off[i] < off[j] + bytes && off[j] < off[i] + bytes) {
+        snprintf(msg, sizeof msg, "%s: %s must not overlap %s", fn, names[i], names[j]);
+        throw_error(env, "range", msg);
+        return false;
       }
     }
   }
-  adam_update((const float *)(heap + off[0]), (const float *)(heap + off[1]), (float *)(heap + off[2]), (float *)(heap + off[3]),
-              (float *)(heap + off[4]), n, scalars);
+  for (int i = 0; i < scalars; i++) {
+    double d;
+    if (napi_get_value_double(env, argv[2 + count + i], &d) != napi_ok) {
+      snprintf(msg, sizeof msg, "%s: the scalars must be numbers", fn);
+      throw_error(env, "type", msg);
+      return false;
+    }
+    scalar_values[i] = (float)d;
+  }
+  for (int i = 0; i < count; i++) arrays[i] = (float *)(heap + off[i]);
+  *n_out = n;
+  return true;
+}
+
+static napi_value undefined_value(napi_env env) {
   napi_value undef;
   napi_get_undefined(env, &undef);
   return undef;
+}
+
+static napi_value adam(napi_env env, napi_callback_info info) {
+  static const char *const names[5] = {"param", "grad", "m", "v", "out"};
+  float *a[5], scalars[8];
+  int64_t n;
+  if (!heap_args(env, info, "adam", names, 5, 3, 8, a, &n, scalars)) return NULL;
+  adam_update(a[0], a[1], a[2], a[3], a[4], n, scalars);
+  return undefined_value(env);
+}
+
+/*
+ * exp(−|ℓ|) as the wasm kernel computes it: y = max(−|ℓ|, −87) = k·ln 2 + r with k = round(y·log2 e)
+ * (ties to even) and ln 2 in two parts, e^r by Cephes' degree-7 polynomial for expf (Horner),
+ * 2^k added to the exponent bits, and 0 where −|ℓ| < −87. One float32 operation per step.
+ */
+static inline float exp_neg_abs(float l) {
+  const float a = -fabsf(l);
+  const float y = a > -87.0f ? a : -87.0f;
+  const float m = rintf(y * 1.4426950408889634f);
+  const float r = (y - m * 0.693359375f) - m * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = ((p * r) * r + r) + 1.0f;
+  uint32_t bits;
+  memcpy(&bits, &e, 4);
+  bits += (uint32_t)(int32_t)m << 23;
+  float t;
+  memcpy(&t, &bits, 4);
+  return a >= -87.0f ? t : 0.0f;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void bernoulli_term(const float *restrict logits, const float *restrict x, float *restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float l = logits[i];
+    const float t = exp_neg_abs(l);
+    /* log1p(t) = 2s·Σ z^i/(2i+1), s = t/(2+t), z = s² */
+    const float s = t / (2.0f + t);
+    const float z = s * s;
+    float h = (float)(1.0 / 15);
+    h = h * z + (float)(1.0 / 13);
+    h = h * z + (float)(1.0 / 11);
+    h = h * z + (float)(1.0 / 9);
+    h = h * z + (float)(1.0 / 7);
+    h = h * z + (float)(1.0 / 5);
+    h = h * z + (float)(1.0 / 3);
+    h = h * z + 1.0f;
+    out[i] = x[i] * l - ((l > 0.0f ? l : 0.0f) + (h * s) * 2.0f);
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void bernoulli_term_grad(const float *restrict logits, const float *restrict x, const float *restrict dy, float *restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float l = logits[i];
+    const float t = exp_neg_abs(l);
+    const float u = 1.0f / (1.0f + t);
+    const float sigma = l >= 0.0f ? u : t * u;
+    out[i] = (x[i] - sigma) * dy[i];
+  }
+}
+
+static napi_value bernoulli_term_js(napi_env env, napi_callback_info info) {
+  static const char *const names[3] = {"logits", "x", "out"};
+  float *a[3];
+  int64_t n;
+  if (!heap_args(env, info, "bernoulliTerm", names, 3, 1, 0, a, &n, NULL)) return NULL;
+  bernoulli_term(a[0], a[1], a[2], n);
+  return undefined_value(env);
+}
+
+static napi_value bernoulli_term_grad_js(napi_env env, napi_callback_info info) {
+  static const char *const names[4] = {"logits", "x", "dy", "out"};
+  float *a[4];
+  int64_t n;
+  if (!heap_args(env, info, "bernoulliTermGrad", names, 4, 1, 0, a, &n, NULL)) return NULL;
+  bernoulli_term_grad(a[0], a[1], a[2], a[3], n);
+  return undefined_value(env);
 }
 
 static void set_string(napi_env env, napi_value obj, const char *key, const char *value) {
@@ -275,6 +396,8 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adam", NULL, adam, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bernoulliTerm", NULL, bernoulli_term_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bernoulliTermGrad", NULL, bernoulli_term_grad_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

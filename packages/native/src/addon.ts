@@ -30,6 +30,9 @@ export interface NativeAddon {
    * before it existed.
    */
   adam?(heap: Float32Array | Uint8Array | ArrayBuffer, param: number, grad: number, m: number, v: number, out: number, n: number, ...scalars: number[]): void;
+  /** out = x·ℓ − softplus(ℓ) and out = (x − σ(ℓ))·dy, bit for bit @vaelab/likelihoods' fused wasm kernels. Absent from older addons. */
+  bernoulliTerm?(heap: Float32Array | Uint8Array | ArrayBuffer, logits: number, x: number, out: number, n: number): void;
+  bernoulliTermGrad?(heap: Float32Array | Uint8Array | ArrayBuffer, logits: number, x: number, dy: number, out: number, n: number): void;
   /** OpenBLAS's build string, the core it chose, its thread count, and its threading model (0 none, 1 pthreads, 2 OpenMP). */
   info(): { config: string; corename: string; threads: number; parallel: number };
   /** openblas_set_num_threads(n); returns the count OpenBLAS reports afterwards. */

@@ -151,15 +151,30 @@ export function installNative(options: InstallOptions = {}): NativeInstall {
   }
 }
 
+/** A kernel on tfjs-wasm's heap, as @vaelab/core's setHeapKernel takes it. */
+export type NativeHeapKernel = (heap: Float32Array, ...args: number[]) => void;
+
 /**
- * The addon's Adam update as a heap kernel for @vaelab/trainers' fused Adam:
- * `setHeapKernel('adam', nativeAdamKernel())`. It gives the same float32 results as the wasm
- * kernel (and tf.train.adam), vectorized for the CPU's widest instruction set. Null until
- * `installNative()` succeeded, or when the addon was built before it had Adam (rebuild it).
+ * The addon's stand-ins for VAE Lab's own WebAssembly kernels, by the names @vaelab/core's
+ * `setHeapKernel` takes: 'adam' (the fused Adam update of @vaelab/trainers) and 'bernoulliTerm',
+ * 'bernoulliTermGrad' (the fused Bernoulli kernels of @vaelab/likelihoods). Each gives the same
+ * float32 results, bit for bit, as the kernel it stands in for, with the CPU's widest vectors.
+ * Empty until `installNative()` succeeded; an addon built before a kernel existed lacks it (rebuild).
  */
-export function nativeAdamKernel(): ((heap: Float32Array, ...args: number[]) => void) | null {
-  const adam = installed?.addon.adam;
-  return adam ? (heap, ...args) => adam(heap, ...(args as [number, number, number, number, number, number])) : null;
+export function nativeHeapKernels(): Partial<Record<'adam' | 'bernoulliTerm' | 'bernoulliTermGrad', NativeHeapKernel>> {
+  const addon = installed?.addon;
+  if (!addon) return {};
+  const out: Partial<Record<'adam' | 'bernoulliTerm' | 'bernoulliTermGrad', NativeHeapKernel>> = {};
+  const call = (f: (...a: never[]) => void): NativeHeapKernel => (heap, ...args) => (f as unknown as (...a: unknown[]) => void)(heap, ...args);
+  if (addon.adam) out.adam = call(addon.adam);
+  if (addon.bernoulliTerm) out.bernoulliTerm = call(addon.bernoulliTerm);
+  if (addon.bernoulliTermGrad) out.bernoulliTermGrad = call(addon.bernoulliTermGrad);
+  return out;
+}
+
+/** `nativeHeapKernels().adam ?? null`: the Adam update for `setHeapKernel('adam', …)`. */
+export function nativeAdamKernel(): NativeHeapKernel | null {
+  return nativeHeapKernels().adam ?? null;
 }
 
 /**

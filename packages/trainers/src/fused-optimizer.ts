@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type WasmBackendInternals, wasmBackendInternals, wasmHeapMemory } from '@vaelab/core';
+import { type WasmBackendInternals, heapKernel, wasmBackendInternals, wasmHeapMemory } from '@vaelab/core';
 import { type KernelName, type WasmKernels, wasmKernels } from './wasm-kernels.js';
 
 /*
@@ -36,25 +36,6 @@ function heapCopy(backend: WasmBackendInternals, t: tf.Tensor): tf.Tensor {
 }
 
 export type FusedPath = 'native' | 'wasm-simd' | 'wasm-js' | 'js';
-
-/**
- * A native form of a fused kernel on the wasm heap: the heap (its whole float32 view), then the wasm kernel's own arguments
- * (byte offsets of param, grad, the slots and out, the count, the float32 scalars). It must give
- * the same float32 results as the wasm kernel. @vaelab/native's `nativeAdamKernel()` is one.
- */
-export type HeapKernel = (heap: Float32Array, ...args: number[]) => void;
-
-const heapKernels: Partial<Record<KernelName, HeapKernel>> = {};
-
-/**
- * Run a fused optimizer's update through `kernel` instead of its WebAssembly kernel, on the wasm
- * backend (null: back to the wasm kernel). The `vaelab` CLI sets @vaelab/native's Adam with
- * VAELAB_NATIVE=1. `simd = false` on an optimizer still forces its JavaScript loop.
- */
-export function setHeapKernel(name: KernelName, kernel: HeapKernel | null): void {
-  if (kernel) heapKernels[name] = kernel;
-  else delete heapKernels[name];
-}
 
 export abstract class FusedOptimizer extends tf.Optimizer {
   /** slots[k][i]: slot kind k (e.g. Adam's m, v) of the i-th variable. */
@@ -127,7 +108,8 @@ export abstract class FusedOptimizer extends tf.Optimizer {
     const out = tf.engine().makeTensorFromTensorInfo(backend.makeOutput(variable.shape, 'float32'));
     const ptr = (t: tf.Tensor) => backend.getMemoryOffset(t.dataId);
     const n = variable.size;
-    const native = this.simd ? heapKernels[this.kernel()] : undefined;
+    // a native stand-in (core's setHeapKernel; @vaelab/native has Adam's), same bits as the kernel
+    const native = this.simd ? heapKernel(this.kernel()) : undefined;
     if (native) {
       native(backend.wasm.HEAPF32, ptr(variable), ptr(gradient), ...slots.map(ptr), ptr(out), n, ...scalars);
       this.lastPath = 'native';

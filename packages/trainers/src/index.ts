@@ -18,7 +18,9 @@ export {
 export { type CheckpointFaultHook, type FileOp, checkpointFileOps, setCheckpointFaultHook } from './durable-fs.js';
 export { adam, rmsprop, sgd } from './optimizers.js';
 export { FusedAdamOptimizer } from './fused-adam.js';
-export { type FusedPath, type HeapKernel, FusedOptimizer, setHeapKernel } from './fused-optimizer.js';
+export { type FusedPath, FusedOptimizer } from './fused-optimizer.js';
+// where a native stand-in for a fused optimizer's kernel is set (@vaelab/core); re-exported for convenience
+export { type HeapKernel, setHeapKernel } from '@vaelab/core';
 export { FusedRmspropOptimizer } from './fused-rmsprop.js';
 export { FusedSgdOptimizer } from './fused-sgd.js';
 export {

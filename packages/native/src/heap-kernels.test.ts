@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FusedAdamOptimizer, setHeapKernel } from '@vaelab/trainers';
+import { setFusedKernels, setHeapKernel } from '@vaelab/core';
+import { bernoulliTerms, fusedBernoulliApplies } from '@vaelab/likelihoods';
+import { FusedAdamOptimizer } from '@vaelab/trainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installNative, nativeAdamKernel, uninstallNative } from './index.js';
+import { installNative, nativeAdamKernel, nativeHeapKernels, uninstallNative } from './index.js';
 
 /*
- * The addon's Adam update against @vaelab/trainers' WebAssembly SIMD kernel (itself equal to
- * tf.train.adam): the same bits, step after step. Needs the addon (fails, never skips, without it).
+ * The addon's stand-ins for VAE Lab's own WebAssembly kernels against those kernels: the Adam
+ * update of @vaelab/trainers (itself equal to tf.train.adam) and the fused Bernoulli term of
+ * @vaelab/likelihoods, the same bits. Needs the addon (fails, never skips, without it).
  */
 
 beforeAll(() => {
@@ -16,8 +19,13 @@ beforeAll(() => {
 
 afterAll(() => {
   setHeapKernel('adam', null);
+  setHeapKernel('bernoulliTerm', null);
+  setHeapKernel('bernoulliTermGrad', null);
+  setFusedKernels(null);
   uninstallNative();
 });
+
+const bits = (xs: Float32Array[]) => xs.map((x) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length)));
 
 /** Values over many magnitudes, signs and exact zeros, so that every branch of rounding is hit. */
 function values(n: number, seed: number): Float32Array {
@@ -60,7 +68,6 @@ describe('native Adam', () => {
     const native = run(true, 25);
     expect(wasm.path).toBe('wasm-simd');
     expect(native.path).toBe('native');
-    const bits = (xs: Float32Array[]) => xs.map((x) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length)));
     expect(bits(native.weights)).toEqual(bits(wasm.weights));
     expect(bits(native.slots)).toEqual(bits(wasm.slots));
     expect(tf.memory().numTensors).toBe(before);
@@ -75,3 +82,53 @@ describe('native Adam', () => {
     expect(() => adam(heap, 2, 64, 128, 160, 192, 4, ...scalars)).toThrow(/multiples of 4/);
   });
 });
+
+/** Logits over the whole float32 range: tiny, ordinary, around the ±87 cut-off, huge, ±0, ±∞. */
+function logits(n: number): Float32Array {
+  const out = new Float32Array(n);
+  const special = [0, -0, 1e-30, -1e-30, 86.99, -86.99, 87, -87, 87.01, -87.01, 88.7, -88.7, 103, -103, 3.4e38, -3.4e38, Infinity, -Infinity];
+  let s = 12345;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const u = s / 2 ** 32;
+    out[i] = i < special.length ? special[i]! : (u < 0.5 ? -1 : 1) * (i % 3 === 0 ? u * 20 : i % 3 === 1 ? Math.exp(u * 90 - 45) : u * 200);
+  }
+  return out;
+}
+
+/** The fused Bernoulli term and its gradient, with or without the native stand-ins. */
+function bernoulli(native: boolean, l: Float32Array, xv: Float32Array, dyv: Float32Array): Float32Array[] {
+  const kernels = nativeHeapKernels();
+  setHeapKernel('bernoulliTerm', native ? kernels.bernoulliTerm! : null);
+  setHeapKernel('bernoulliTermGrad', native ? kernels.bernoulliTermGrad! : null);
+  return tf.tidy(() => {
+    const logitsT = tf.tensor(l, [l.length / 4, 4]);
+    const x = tf.tensor(xv, [l.length / 4, 4]);
+    const dy = tf.tensor(dyv, [l.length / 4, 4]);
+    expect(fusedBernoulliApplies(logitsT, x)).toBe(true);
+    const term = bernoulliTerms(logitsT, x);
+    const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(bernoulliTerms(t, x), dy)))(logitsT);
+    return [term.dataSync() as Float32Array, grad.dataSync() as Float32Array];
+  });
+}
+
+describe('native Bernoulli term', () => {
+  it('gives the same bits as the fused wasm kernels, forward and backward, over the whole float32 range', () => {
+    setFusedKernels(true);
+    const n = 40_000;
+    const l = logits(n);
+    const xv = Float32Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : i % 5 === 1 ? 1 : (i % 97) / 97));
+    const dyv = Float32Array.from({ length: n }, (_, i) => ((i % 13) - 6) / 3);
+    const before = tf.memory().numTensors;
+    const wasm = bernoulli(false, l, xv, dyv);
+    const native = bernoulli(true, l, xv, dyv);
+    expect(bits(native)).toEqual(bits(wasm));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses an output that overlaps an input', () => {
+    const { bernoulliTerm } = nativeHeapKernels();
+    expect(() => bernoulliTerm!(new Float32Array(64), 0, 64, 32, 16)).toThrow(/out must not overlap logits/);
+  });
+});
+
