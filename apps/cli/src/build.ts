@@ -236,7 +236,7 @@ function useFusedKernels(backend: BackendSelection, log: (line: string) => void)
   setFusedKernels(withNative ? true : null); // set (or cleared) on every build: the setting is per process
   if (backend.name !== 'wasm' || !fusedKernelsEnabled()) return backend;
   const why = withNative ? 'VAELAB_NATIVE=1' : 'VAELAB_FUSED_KERNELS=1';
-  log(`fused kernels: on (${why}${withNative ? '; VAELAB_FUSED_KERNELS=0 turns them off' : ''}): the Bernoulli term runs as one wasm SIMD pass forward and one backward`);
+  log(`fused kernels: on (${why}${withNative ? '; VAELAB_FUSED_KERNELS=0 turns them off' : ''}): the Bernoulli term runs as one fused pass forward and one backward`);
   return { ...backend, package: `${backend.package} + fused kernels (${why})` };
 }
 
