@@ -3,13 +3,14 @@
 // 300 default mnist_vae steps run, and the time per kernel name, the calls per step and the time
 // outside kernels (engine bookkeeping, JavaScript, the fused Adam update) are printed.
 // Not part of npm run bench (a diagnosis, not a record).
-//   node bench/kernel-times.mjs [fused] [native]   (fused: VAE Lab's opt-in fused Bernoulli kernels;
-//   native: @vaelab/native's OpenBLAS matMul, when built)
+//   node bench/kernel-times.mjs [fused] [native] [xnnpack]   (fused: VAE Lab's opt-in fused Bernoulli
+//   kernels; native: @vaelab/native's OpenBLAS matMul, when built; xnnpack: tfjs-wasm's own matMul
+//   instead of VAE Lab's, which `vaelab train` uses for dense networks)
 import * as tf from '@tensorflow/tfjs-core';
 import * as core from '@vaelab/core';
 import { trainStep, FusedAdamOptimizer } from '@vaelab/trainers';
 import { benchModel } from './model.mjs';
-await core.selectBackend('wasm');
+await core.selectBackend('wasm', undefined, process.argv.includes('xnnpack') ? {} : { wasmMatMul: 'vaelab' });
 core.setFusedKernels(process.argv.includes('fused'));
 if (process.argv.includes('native')) {
   const nativePkg = await import('@vaelab/native');

@@ -1,8 +1,9 @@
 // Training throughput (samples/s) of the mnist_vae model: MLP 784-400-20-400-784, diagonal
 // Gaussian posterior, standard normal prior, Bernoulli likelihood, Adam, batch 128.
-// Usage: node bench/throughput.mjs [--backends wasm,wasm-fused,wasm-1thread,wasm-tf-adam,wasm-native,wasm-native-no-fused,wasm-stock-transpose,wasm-stock,cpu] [--steps N] [--repeats R] [--out FILE]
+// Usage: node bench/throughput.mjs [--backends wasm,wasm-xnnpack-matmul,wasm-fused,wasm-1thread,wasm-tf-adam,wasm-native,wasm-native-no-fused,wasm-stock-transpose,wasm-stock,cpu] [--steps N] [--repeats R] [--out FILE]
 // `wasm` is the default path: feature-major MLP, the fused Adam (`optimizer.fused: auto`: one
-// WebAssembly SIMD pass per variable), one wasm thread per core. `wasm-1thread` the same on the
+// WebAssembly SIMD pass per variable), one wasm thread per core, VAE Lab's matMul kernel (as `vaelab
+// train` runs dense networks; `wasm-xnnpack-matmul`: tfjs-wasm's XNNPACK matMul on the threads). `wasm-1thread` the same on the
 // single-threaded build (VAELAB_WASM_THREADS=1); `wasm-tf-adam` with tf.train.adam instead of the
 // fused update; `wasm-fused` the default with VAE Lab's fused Bernoulli term kernels
 // (VAELAB_FUSED_KERNELS=1: other arithmetic, so another hash); `wasm-native` with @vaelab/native's OpenBLAS matMul (needs `npm run build:native
@@ -14,7 +15,7 @@
 // one active backend at a time), R times per variant in rotated order (default 3 for the wasm
 // variants, 1 for the slow ones); the median and the range are reported, because this 2-core
 // machine is shared and noisy. `weights_sha256` hashes the model after the timed steps: variants
-// that promise the same arithmetic (wasm, wasm-1thread, wasm-tf-adam, wasm-stock-transpose) must print the same hash.
+// that promise the same arithmetic (wasm, wasm-xnnpack-matmul, wasm-1thread, wasm-tf-adam, wasm-stock-transpose) must print the same hash.
 // Results go to bench/results/throughput.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 
-const VARIANTS = ['wasm', 'wasm-fused', 'wasm-1thread', 'wasm-tf-adam', 'wasm-native', 'wasm-native-no-fused', 'wasm-stock-transpose', 'wasm-stock', 'cpu'];
+const VARIANTS = ['wasm', 'wasm-xnnpack-matmul', 'wasm-fused', 'wasm-1thread', 'wasm-tf-adam', 'wasm-native', 'wasm-native-no-fused', 'wasm-stock-transpose', 'wasm-stock', 'cpu'];
 if (args.includes('--help')) {
   console.log(`usage: node bench/throughput.mjs [--backends ${VARIANTS.join(',')}] [--steps N] [--repeats R] [--out FILE]`);
   process.exit(0);
@@ -47,7 +48,8 @@ if (args[0] === '--child') {
   // matMul gradient before selectBackend installs the fast one over it
   await core.ensureGradients();
   const stockGradient = tf.getGradient('BatchMatMul');
-  const selection = await core.selectBackend(backend);
+  const ownMatMul = backend === 'wasm' && !['wasm-xnnpack-matmul', 'wasm-stock'].includes(variant) && !variant.startsWith('wasm-native');
+  const selection = await core.selectBackend(backend, undefined, ownMatMul ? { wasmMatMul: 'vaelab' } : {});
   core.setFusedKernels(variant === 'wasm-fused' || variant === 'wasm-native');
   if (variant === 'wasm-stock') tf.registerGradient(stockGradient);
   if (variant === 'wasm-stock-transpose') core.uninstallWasmTranspose();
@@ -92,9 +94,10 @@ if (args[0] === '--child') {
   process.exit(0);
 }
 
-const backends = opt('backends', 'wasm,wasm-fused,wasm-1thread,wasm-tf-adam,wasm-native,wasm-native-no-fused,wasm-stock-transpose,wasm-stock,cpu').split(',');
+const backends = opt('backends', 'wasm,wasm-xnnpack-matmul,wasm-fused,wasm-1thread,wasm-tf-adam,wasm-native,wasm-native-no-fused,wasm-stock-transpose,wasm-stock,cpu').split(',');
 for (const b of backends) if (!VARIANTS.includes(b)) throw new Error(`unknown variant ${b}; allowed: ${VARIANTS.join(', ')}`);
 const fast = (b) => b.startsWith('wasm') && b !== 'wasm-stock';
+delete process.env.VAELAB_WASM_MATMUL; // each variant says who computes its matMuls
 const repeats = (b) => Number(opt('repeats', fast(b) ? '3' : '1'));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -5,6 +5,8 @@
 //   vaelab          node bin/vaelab.js train experiment=mnist_vae trainer.epochs=E   (the default
 //                   install: wasm, one thread per core, fused Adam; VAELAB_NATIVE and
 //                   VAELAB_WASM_THREADS removed from its environment)
+//                   For this dense network `vaelab train` computes matMuls with VAE Lab's kernel.
+//   vaelab-xnnpack-matmul  the same with VAELAB_WASM_MATMUL=xnnpack (tfjs-wasm's own matMul)
 //   vaelab-fused    the same with VAELAB_FUSED_KERNELS=1 (fused Bernoulli term kernels)
 //   vaelab-1thread  the same with VAELAB_WASM_THREADS=1 (the single-threaded wasm build)
 //   vaelab-native   the same with VAELAB_NATIVE=1 (@vaelab/native's OpenBLAS matMul and Adam, one
@@ -16,7 +18,7 @@
 //                 python3-torch; skipped, and said so, when it is not installed). OPENBLAS_CORETYPE
 //                 and OPENBLAS_L2_SIZE are removed from its environment: this machine's environment
 //                 pins OpenBLAS to Haswell kernels, which costs PyTorch ~12% (notes/performance.md).
-// Usage: node bench/whole-run.mjs [--epochs 2] [--repeats 3] [--variants vaelab,vaelab-fused,vaelab-1thread,vaelab-native,vaelab-native-no-fused,pytorch] [--out FILE]
+// Usage: node bench/whole-run.mjs [--epochs 2] [--repeats 3] [--variants vaelab,vaelab-xnnpack-matmul,vaelab-fused,vaelab-1thread,vaelab-native,vaelab-native-no-fused,pytorch] [--out FILE]
 // Results go to bench/results/whole-run.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,7 +38,7 @@ const python = '/usr/bin/python3';
 
 const torchCheck = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
 const torchVersion = torchCheck.status === 0 ? torchCheck.stdout.trim() : null;
-let variants = opt('variants', 'vaelab,vaelab-fused,vaelab-1thread,vaelab-native,vaelab-native-no-fused,pytorch').split(',');
+let variants = opt('variants', 'vaelab,vaelab-xnnpack-matmul,vaelab-fused,vaelab-1thread,vaelab-native,vaelab-native-no-fused,pytorch').split(',');
 if (!torchVersion && variants.includes('pytorch')) {
   console.log('pytorch: skipped (python3-torch is not installed: apt-get install -y python3-torch libopenblas0-pthread)');
   variants = variants.filter((v) => v !== 'pytorch');
@@ -63,14 +65,16 @@ function command(variant, i) {
   delete env.VAELAB_NATIVE;
   delete env.VAELAB_WASM_THREADS;
   delete env.VAELAB_FUSED_KERNELS;
+  delete env.VAELAB_WASM_MATMUL;
   if (variant === 'vaelab-fused') env.VAELAB_FUSED_KERNELS = '1';
+  else if (variant === 'vaelab-xnnpack-matmul') env.VAELAB_WASM_MATMUL = 'xnnpack';
   else if (variant === 'vaelab-1thread') env.VAELAB_WASM_THREADS = '1';
   else if (variant === 'vaelab-native' || variant === 'vaelab-native-no-fused') {
     env.VAELAB_NATIVE = '1';
     if (variant === 'vaelab-native-no-fused') env.VAELAB_FUSED_KERNELS = '0';
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
-  } else if (variant !== 'vaelab') throw new Error(`unknown variant ${variant}; allowed: vaelab, vaelab-fused, vaelab-1thread, vaelab-native, vaelab-native-no-fused, pytorch`);
+  } else if (variant !== 'vaelab') throw new Error(`unknown variant ${variant}; allowed: vaelab, vaelab-xnnpack-matmul, vaelab-fused, vaelab-1thread, vaelab-native, vaelab-native-no-fused, pytorch`);
   return { file: process.execPath, argv: [join(here, '..', 'bin', 'vaelab.js'), 'train', ...overrides, '--out', out, '--quiet'], env };
 }
 

@@ -207,6 +207,17 @@ function nativeWasmThreads(native: Awaited<ReturnType<typeof loadNative>>): { wa
   return native && 'pkg' in native && !process.env[WASM_THREADS_ENV]?.trim() ? { wasmThreads: 1 } : {};
 }
 
+/**
+ * Who computes matMuls on a multi-threaded wasm backend: VAE Lab's own kernel ('vaelab': the same
+ * bits, no per-call packing, on the wasm threads, with XNNPACK on one thread) for dense networks,
+ * XNNPACK for anything with convolutions (which XNNPACK's thread pool speeds up). Not with the
+ * native matMul. VAELAB_WASM_MATMUL overrides it (resolved in @vaelab/core's selectBackend).
+ */
+function wasmMatMul(config: RunConfig, native: Awaited<ReturnType<typeof loadNative>>): { wasmMatMul?: 'vaelab' } {
+  if (native && 'pkg' in native) return {};
+  return config.encoder.name === 'mlp' && config.decoder.name === 'mlp' ? { wasmMatMul: 'vaelab' } : {};
+}
+
 function useNative(backend: BackendSelection, native: Awaited<ReturnType<typeof loadNative>>, log: (line: string) => void): BackendSelection {
   if (backend.name !== 'wasm' || !native) return backend;
   const r: NativeInstall = 'pkg' in native ? native.pkg.installNative() : { ok: false, reason: native.reason };
@@ -252,7 +263,7 @@ export async function buildExperiment(
   where: ConfigWhere = {},
 ): Promise<Experiment> {
   const native = await loadNative();
-  const backend = useFusedKernels(useNative(await selectBackend(config.backend, log, nativeWasmThreads(native)), native, log), log);
+  const backend = useFusedKernels(useNative(await selectBackend(config.backend, log, { ...nativeWasmThreads(native), ...wasmMatMul(config, native) }), native, log), log);
   const streams = new RandomStreams(config.seed);
   const base = { streams, cwd };
   let dataset: Dataset | ValidatedDataset = await registry.build('data', dataBlock(config) as RunConfig['data'], base, 'data');

@@ -3,6 +3,7 @@ import { prepareWasmThreads, resolveWasmThreads, wasmThreadsState } from './wasm
 import { installWasmTranspose } from './wasm-transpose.js';
 import { installWasmSumGradient } from './sum-gradient.js';
 import { installWasmIdentity } from './wasm-identity.js';
+import { installWasmMatMul } from './wasm-matmul.js';
 
 /* Backend selection (DESIGN §7). tfjs-node(-gpu) are optional and only ever loaded dynamically. */
 
@@ -30,7 +31,27 @@ export interface SelectBackendOptions {
    * VAELAB_WASM_THREADS, else 'auto'. Fixed once wasm has started in a process.
    */
   wasmThreads?: number | 'auto';
+  /**
+   * Who computes matMuls on wasm with more than one thread. 'xnnpack' (default): tfjs-wasm's own
+   * kernel on XNNPACK's thread pool. 'vaelab': `@vaelab/core`'s k-ordered SIMD kernel on the wasm
+   * threads, with XNNPACK (every other kernel) on one thread; faster for dense networks, slower for
+   * convolutions (which XNNPACK then runs on one thread). The results are the same bit for bit.
+   * The environment variable VAELAB_WASM_MATMUL overrides it.
+   */
+  wasmMatMul?: 'xnnpack' | 'vaelab';
 }
+
+/** The wasm matMul choice: VAELAB_WASM_MATMUL when set, else `option`, else 'xnnpack'. Throws on another value. */
+export function resolveWasmMatMul(option?: 'xnnpack' | 'vaelab'): 'xnnpack' | 'vaelab' {
+  const raw = typeof process !== 'undefined' ? process.env?.[WASM_MATMUL_ENV]?.trim() : undefined;
+  if (raw) {
+    if (raw !== 'xnnpack' && raw !== 'vaelab') throw new Error(`${WASM_MATMUL_ENV}: expected xnnpack or vaelab, got '${raw}'`);
+    return raw;
+  }
+  return option ?? 'xnnpack';
+}
+
+export const WASM_MATMUL_ENV = 'VAELAB_WASM_MATMUL';
 
 // Held in a variable so that bundlers and tsc do not try to resolve optional packages.
 async function importOptional(specifier: string): Promise<void> {
@@ -58,18 +79,21 @@ async function tryTensorflow(): Promise<{ ok: true; pkg: string } | { ok: false;
 
 async function tryWasm(
   threads: number,
-): Promise<{ ok: true; pkg: string; threads: number; fallback?: string } | { ok: false; reason: string }> {
+  matMul: 'xnnpack' | 'vaelab',
+): Promise<{ ok: true; pkg: string; threads: number; matMul?: 'vaelab'; fallback?: string } | { ok: false; reason: string }> {
   const pkg = '@tensorflow/tfjs-backend-wasm';
   try {
     await importOptional(pkg);
-    await prepareWasmThreads(threads);
+    await prepareWasmThreads(threads, matMul);
     if (await tf.setBackend('wasm')) {
       installFastMatMulGradient();
       installWasmTranspose();
       installWasmSumGradient();
       installWasmIdentity();
       const state = wasmThreadsState();
-      return { ok: true, pkg, threads: state?.threads ?? 1, ...(state?.fallback ? { fallback: state.fallback } : {}) };
+      const own = state?.matMul === 'vaelab';
+      if (own) installWasmMatMul(state.threads);
+      return { ok: true, pkg, threads: state?.threads ?? 1, ...(own ? { matMul: 'vaelab' as const } : {}), ...(state?.fallback ? { fallback: state.fallback } : {}) };
     }
     return { ok: false, reason: `${pkg} loaded but the 'wasm' backend did not initialize` };
   } catch (e) {
@@ -131,8 +155,11 @@ export async function selectBackend(
   if (!selection && (requested === 'wasm' || requested === 'auto')) {
     const wasmThreads = resolveWasmThreads(options.wasmThreads);
     wasmNote = wasmThreads.note;
-    const r = await tryWasm(wasmThreads.threads);
-    if (r.ok) selection = { name: 'wasm', requested, package: r.pkg, skipped, threads: r.threads, ...(r.fallback ? { threadsFallback: r.fallback } : {}) };
+    const r = await tryWasm(wasmThreads.threads, resolveWasmMatMul(options.wasmMatMul));
+    if (r.ok) {
+      const pkg = r.matMul ? `${r.pkg} + VAE Lab matMul` : r.pkg;
+      selection = { name: 'wasm', requested, package: pkg, skipped, threads: r.threads, ...(r.fallback ? { threadsFallback: r.fallback } : {}) };
+    }
     else if (requested === 'wasm') throw new Error(`backend 'wasm' is not available: ${r.reason}`);
     else skipped.push({ backend: 'wasm', reason: r.reason });
   }

@@ -36,7 +36,7 @@ if (sabotage) {
   threads.Worker = class extends Real { constructor(_code, options) { super(body, { ...options, eval: true }); } };
 }
 const tf = await import('@tensorflow/tfjs');
-const { selectBackend } = await import(process.env.CORE_URL);
+const { selectBackend, wasmMatMulThreads } = await import(process.env.CORE_URL);
 const lines = [];
 const sel = await selectBackend('wasm', (l) => lines.push(l));
 const steps = Number(process.env.STEPS ?? 20);
@@ -68,7 +68,7 @@ if (process.env.WAIT_FOR_SIGNAL) {
   while (!stop) { step(); await new Promise((r) => setImmediate(r)); }
 } else for (let i = 0; i < steps; i++) step();
 const hex = weights.map((w) => Buffer.from(w.dataSync().buffer).toString('hex')).join('');
-console.log(JSON.stringify({ threads: sel.threads, fallback: sel.threadsFallback ?? null, log: lines.join('\\n'), losses, weights: hex, workers: typeof globalThis.Worker }));
+console.log(JSON.stringify({ threads: sel.threads, fallback: sel.threadsFallback ?? null, log: lines.join('\\n'), losses, weights: hex, workers: typeof globalThis.Worker, matMulThreads: wasmMatMulThreads() }));
 `;
 
 interface ChildResult {
@@ -112,6 +112,7 @@ interface ChildReport {
   losses: number[];
   weights: string;
   workers: string;
+  matMulThreads: number;
 }
 
 function report(r: ChildResult): ChildReport {
@@ -173,6 +174,21 @@ describe('the threaded wasm build, one process per thread count', () => {
       expect(r.losses).toEqual(runs[0]!.losses);
       expect(r.weights === runs[0]!.weights, 'weights bitwise equal').toBe(true);
     }
+  }, 300_000);
+
+  it("gives the same bits with VAE Lab's matMul kernel (VAELAB_WASM_MATMUL=vaelab) on 2 and 3 threads, which it really computes on", async () => {
+    const stock = report(await runChild({ [WASM_THREADS_ENV]: '1', STEPS: '20' }));
+    for (const n of [2, 3]) {
+      const own = report(await runChild({ [WASM_THREADS_ENV]: String(n), VAELAB_WASM_MATMUL: 'vaelab', STEPS: '20' }));
+      expect(own.threads).toBe(n);
+      expect(own.log).toMatch(new RegExp(`^backend: wasm \\(@tensorflow/tfjs-backend-wasm \\+ VAE Lab matMul\\), ${n} threads$`));
+      expect(own.matMulThreads).toBe(n); // the calling thread and n − 1 workers, all up
+      expect(own.losses).toEqual(stock.losses);
+      expect(own.weights === stock.weights, 'weights bitwise equal').toBe(true);
+    }
+    const bad = await runChild({ [WASM_THREADS_ENV]: '2', VAELAB_WASM_MATMUL: 'fast', STEPS: '1' });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/VAELAB_WASM_MATMUL: expected xnnpack or vaelab, got 'fast'/);
   }, 300_000);
 
   it('falls back to the single-threaded build, saying why, when a pthread worker fails to start or never answers', async () => {

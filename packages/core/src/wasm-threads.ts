@@ -114,8 +114,13 @@ export function resolveWasmThreads(option?: number | 'auto', environment: Record
 export interface WasmThreadsState {
   /** Threads asked for. */
   requested: number;
-  /** Threads in use (XNNPACK's pool size; 1 with the single-threaded build). */
+  /** Threads in use (XNNPACK's pool size, or VAE Lab's matMul threads with `matMul: 'vaelab'`; 1 with the single-threaded build). */
   threads: number;
+  /**
+   * 'vaelab': the threaded build runs XNNPACK on one thread and `@vaelab/core`'s own matMul kernel
+   * on `threads` threads (wasm-matmul.ts); 'xnnpack' (or absent): XNNPACK on `threads` threads.
+   */
+  matMul?: 'vaelab' | 'xnnpack';
   /** Why fewer threads than asked for are in use (the threaded build did not start, usually). */
   fallback?: string;
 }
@@ -131,7 +136,7 @@ type BackendFactory = () => tf.KernelBackend | Promise<tf.KernelBackend>;
 
 const WASM_PRIORITY = 2; // the priority tfjs-backend-wasm registers 'wasm' with
 
-let wrapped: { want: number; state?: WasmThreadsState } | undefined;
+let wrapped: { want: number; matMul: 'vaelab' | 'xnnpack'; state?: WasmThreadsState } | undefined;
 let wasmPackage: WasmPackage | undefined;
 
 function inNode(): boolean {
@@ -150,7 +155,7 @@ function message(e: unknown): string {
  * the backend has started: a process has one wasm module. Call `wasmThreadsState()` after the
  * backend started for what it runs with.
  */
-export async function prepareWasmThreads(threads: number): Promise<void> {
+export async function prepareWasmThreads(threads: number, matMul: 'vaelab' | 'xnnpack' = 'xnnpack'): Promise<void> {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`wasm threads must be a positive integer, got ${threads}`);
   const pkg = (await import(/* @vite-ignore */ PACKAGE)) as unknown as WasmPackage;
   wasmPackage = pkg;
@@ -160,17 +165,18 @@ export async function prepareWasmThreads(threads: number): Promise<void> {
     if (!wrapped?.state) {
       const used = pkg.getThreadsCount();
       const fallback = threads > used ? 'the wasm backend had been started before selectBackend' : undefined;
-      wrapped = { want: threads, state: { requested: threads, threads: used, ...(fallback ? { fallback } : {}) } };
+      wrapped = { want: threads, matMul: 'xnnpack', state: { requested: threads, threads: used, ...(fallback ? { fallback } : {}) } };
     }
     return;
   }
   if (wrapped) {
     wrapped.want = threads;
+    wrapped.matMul = matMul;
     return;
   }
   const stock = tf.findBackendFactory('wasm') as BackendFactory | null;
   if (!stock) return;
-  const w: { want: number; state?: WasmThreadsState } = { want: threads };
+  const w: { want: number; matMul: 'vaelab' | 'xnnpack'; state?: WasmThreadsState } = { want: threads, matMul };
   const factory = async (): Promise<tf.KernelBackend> => {
     const requested = w.want;
     let fallback: string | undefined;
@@ -179,10 +185,13 @@ export async function prepareWasmThreads(threads: number): Promise<void> {
       if (refused) fallback = refused;
       else {
         try {
-          const backend = await startThreaded(stock, pkg, requested);
-          const threads = pkg.getThreadsCount();
+          // 'vaelab': the threaded build (a shared heap) with XNNPACK on one thread; the matMul
+          // kernel of wasm-matmul.ts brings its own workers (installed by selectBackend)
+          const own = w.matMul === 'vaelab';
+          const backend = await startThreaded(stock, pkg, own ? 1 : requested);
+          const threads = own ? requested : pkg.getThreadsCount();
           const short = threads < requested ? `XNNPACK started ${threads} of the ${requested} threads asked for` : undefined;
-          w.state = { requested, threads, ...(short ? { fallback: short } : {}) };
+          w.state = { requested, threads, matMul: w.matMul, ...(short ? { fallback: short } : {}) };
           return backend;
         } catch (e) {
           fallback = message(e);
