@@ -307,7 +307,9 @@ export function backendChange(runDir: string, now: BackendSelection): string | n
   }
   const describe = (b: Partial<Meta['backend']>) => `${b.name} (${b.package ?? 'no package'}; ${b.threads ?? '?'} thread(s))`;
   const current = { name: now.name, package: now.package ?? null, threads: now.threads ?? null };
-  if (before.name === current.name && (before.package ?? null) === current.package && (before.threads ?? null) === current.threads) return null;
+  // VAE Lab's matMul computes tfjs-wasm's products bit for bit: switching it on or off changes nothing
+  const arithmetic = (pkg: string | null | undefined) => pkg?.replace(' + VAE Lab matMul', '') ?? null;
+  if (before.name === current.name && arithmetic(before.package) === arithmetic(current.package) && (before.threads ?? null) === current.threads) return null;
   return (
     `this run started on ${describe(before)} and resumes on ${describe(current)}: the steps from here will not match an ` +
     'uninterrupted run bit for bit (set VAELAB_WASM_THREADS, VAELAB_NATIVE and VAELAB_FUSED_KERNELS as when it started)'

@@ -260,5 +260,9 @@ describe('fused kernels (VAELAB_FUSED_KERNELS=1)', () => {
     const without = { ...same, package: same.package.replace(' + fused kernels (VAELAB_FUSED_KERNELS=1)', '') };
     expect(backendChange(dir, without as never)).toMatch(/started on wasm .*fused kernels.* resumes on wasm .*will not match an uninterrupted run bit for bit/);
     expect(backendChange(dir, { ...same, threads: same.threads + 1 } as never)).toMatch(/thread/);
+    // VAE Lab's matMul (on or off) computes the same bits: no warning
+    const ownMatMul = { ...same, package: same.package.includes('VAE Lab matMul') ? same.package.replace(' + VAE Lab matMul', '') : same.package.replace('@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-wasm + VAE Lab matMul') };
+    expect(ownMatMul.package).not.toBe(same.package);
+    expect(backendChange(dir, ownMatMul as never)).toBeNull();
   });
 });
