@@ -111,6 +111,9 @@ const DONE = 1; // the job number the worker finished
 const READY = 2; // 1 once the worker runs; -1 when it failed
 const ARGS = 3; // 7 arguments of gemm
 const SLOTS = ARGS + 7;
+/** How long a worker spins for the next product before it sleeps, and the caller for a worker's rows. */
+const SPIN_MS = 3;
+const CALLER_SPIN_MS = 20;
 
 /** The code the worker runs (CommonJS, eval). */
 const WORKER = `
@@ -128,6 +131,11 @@ try {
 Atomics.store(c, ${READY}, 1);
 let seen = 0;
 for (;;) {
+  // Spin up to ${SPIN_MS} ms before sleeping: the next product usually follows within a millisecond,
+  // and a thread woken from sleep was often placed on its waker's core, where the two halves then
+  // ran one after the other (experiments/README.md, Speed).
+  const until = performance.now() + ${SPIN_MS};
+  while (Atomics.load(c, ${SEQ}) === seen && performance.now() < until) for (let i = 0; i < 256; i++);
   Atomics.wait(c, ${SEQ}, seen);
   seen = Atomics.load(c, ${SEQ});
   gemm(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}], c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}]);
@@ -221,9 +229,10 @@ function run(p: Pool, a: number, b: number, c: number, k: number, n: number, row
   // this thread takes the last part
   p.gemm(a, b, c, k * 4, n * 4, bounds[parts - 1]!, rows);
   live.forEach((h, w) => {
-    let spins = 0;
+    // spin (the rows take well under a millisecond more), then sleep in 1 s slices, checking the worker
+    const until = performance.now() + CALLER_SPIN_MS;
     while (Atomics.load(h.control, DONE) !== p.seq) {
-      if (++spins < 2000) continue;
+      if (performance.now() < until) continue;
       if (Atomics.wait(h.control, DONE, Atomics.load(h.control, DONE), 1000) === 'timed-out' && h.dead) {
         p.gemm(a, b, c, k * 4, n * 4, bounds[w]!, bounds[w + 1]!); // the worker is gone: its rows here
         return;
