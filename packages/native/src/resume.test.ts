@@ -15,7 +15,7 @@ const bin = fileURLToPath(new URL('../../../apps/cli/bin/vaelab.js', import.meta
 const out = mkdtempSync(join(tmpdir(), 'vaelab-native-resume-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-const env = { ...process.env, VAELAB_NATIVE: '1', CI: '1' };
+const env: NodeJS.ProcessEnv = { ...process.env, VAELAB_NATIVE: '1', CI: '1' };
 delete env.VAELAB_WASM_THREADS;
 delete env.VAELAB_FUSED_KERNELS;
 
