@@ -10,6 +10,7 @@ import {
   VaeLabError,
   fusedKernelsEnabled,
   type HeapKernel,
+  heapKernel,
   setHeapKernel,
   FUSED_KERNELS_ENV,
   setFusedKernels,
@@ -219,19 +220,19 @@ function wasmMatMul(config: RunConfig, native: Awaited<ReturnType<typeof loadNat
 }
 
 function useNative(backend: BackendSelection, native: Awaited<ReturnType<typeof loadNative>>, log: (line: string) => void): BackendSelection {
-  if (backend.name !== 'wasm' || !native) return backend;
-  const r: NativeInstall = 'pkg' in native ? native.pkg.installNative() : { ok: false, reason: native.reason };
+  const r: NativeInstall | null = backend.name !== 'wasm' || !native ? null : 'pkg' in native ? native.pkg.installNative() : { ok: false, reason: native.reason };
+  // VAE Lab's own wasm kernels natively (the same bits), those the addon has: Adam, the Bernoulli
+  // term (used when the fused kernels are on; useFusedKernels says so). Set, or cleared, per build.
+  const kernels = r?.ok && native && 'pkg' in native ? (native.pkg.nativeHeapKernels?.() ?? {}) : {};
+  for (const name of ['adam', 'bernoulliTerm', 'bernoulliTermGrad'] as const) setHeapKernel(name, kernels[name] ?? null);
+  if (!r) return backend;
   if (!r.ok) {
     log(`native: not used: ${r.reason}`);
     return backend;
   }
-  // VAE Lab's own wasm kernels natively (the same bits), those the addon has: Adam, the Bernoulli term.
-  const kernels = 'pkg' in native ? (native.pkg.nativeHeapKernels?.() ?? {}) : {};
-  for (const name of ['adam', 'bernoulliTerm', 'bernoulliTermGrad'] as const) setHeapKernel(name, kernels[name] ?? null);
-  const fused = [undefined, '', '1'].includes(process.env[FUSED_KERNELS_ENV]?.trim()); // as useFusedKernels decides with native
-  const inC = [kernels.adam && 'the fused Adam update', fused && kernels.bernoulliTerm && kernels.bernoulliTermGrad && 'the fused Bernoulli kernels'].filter(Boolean);
-  const threadsNote = process.env[WASM_THREADS_ENV]?.trim() ? '' : '; wasm on 1 thread (its pool only slows the other kernels; VAELAB_WASM_THREADS overrides)';
-  log(`native: matMul by ${r.blas}, ${r.threads} thread(s)${inC.length ? `; ${inC.join(' and ')} in C` : ''} (@vaelab/native, VAELAB_NATIVE=1)${threadsNote}`);
+  const adamNote = kernels.adam ? '; the fused Adam update in C' : '';
+  const threadsNote = nativeWasmThreads(native).wasmThreads ? '; wasm on 1 thread (its pool only slows the other kernels; VAELAB_WASM_THREADS overrides)' : '';
+  log(`native: matMul by ${r.blas}, ${r.threads} thread(s)${adamNote} (@vaelab/native, VAELAB_NATIVE=1)${threadsNote}`);
   return { ...backend, package: `${backend.package} + @vaelab/native (${r.blas}; ${r.threads} thread(s))` };
 }
 
@@ -247,7 +248,8 @@ function useFusedKernels(backend: BackendSelection, log: (line: string) => void)
   setFusedKernels(withNative ? true : null); // set (or cleared) on every build: the setting is per process
   if (backend.name !== 'wasm' || !fusedKernelsEnabled()) return backend;
   const why = withNative ? 'VAELAB_NATIVE=1' : 'VAELAB_FUSED_KERNELS=1';
-  log(`fused kernels: on (${why}${withNative ? '; VAELAB_FUSED_KERNELS=0 turns them off' : ''}): the Bernoulli term runs as one fused pass forward and one backward`);
+  const inC = heapKernel('bernoulliTerm') ? ' (in C, @vaelab/native)' : '';
+  log(`fused kernels: on (${why}${withNative ? '; VAELAB_FUSED_KERNELS=0 turns them off' : ''}): the Bernoulli term runs as one fused pass forward and one backward${inC}`);
   return { ...backend, package: `${backend.package} + fused kernels (${why})` };
 }
 

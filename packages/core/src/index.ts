@@ -24,7 +24,7 @@ export { installWasmTranspose, transposeSplit, uninstallWasmTranspose } from './
 export type { KernelArgs } from './kernel-wrap.js';
 export { installWasmSumGradient } from './sum-gradient.js';
 export { installWasmIdentity, uninstallWasmIdentity } from './wasm-identity.js';
-export { installWasmMatMul, matMulKernelBytes, uninstallWasmMatMul, wasmMatMulThreads } from './wasm-matmul.js';
+export { installWasmMatMul, uninstallWasmMatMul, wasmMatMulThreads } from './wasm-matmul.js';
 export {
   F32,
   FUSED_KERNELS_ENV,

@@ -25,13 +25,13 @@ import {
  * c = ((0 + a₀b₀) + a₁b₁) + …, with no fused multiply-add (`bench/matmul-order.mjs` in @vaelab/cli
  * checks the step's shapes). So this kernel computes exactly that, without packing: 4 rows × 8
  * columns of C at a time in WebAssembly SIMD registers, k in order, reading A and B where tfjs
- * keeps them. Rows are split between the calling thread and one worker thread that runs the same
- * module on the same (shared) wasm heap. Every element is computed by the same operations in the
+ * keeps them. Rows are split between the calling thread and worker threads that run the same
+ * compiled module on the same (shared) wasm heap. Every element is computed by the same operations in the
  * same order whatever the split, so the results are those of the stock kernel, bit for bit, on any
  * thread count.
  *
  * It serves float32, untransposed, rank-2 products (or rank 3 with a batch of 1) whose row count is
- * a multiple of 4 and column count a multiple of 8, with the threaded wasm build (shared memory);
+ * a multiple of 4 and column count a multiple of 8, on the threaded wasm build (shared memory);
  * everything else goes to the stock kernel.
  */
 
@@ -100,15 +100,12 @@ function gemmFunction(): WasmFunction {
 
 const moduleBytes = (shared = false) => wasmModule([gemmFunction()], shared);
 
-/** The kernel module's bytes (tests). */
-export const matMulKernelBytes = moduleBytes;
-
 type Gemm = (a: number, b: number, c: number, k4: number, n4: number, i0: number, i1: number) => void;
 
 // The control block shared with the worker (Int32 slots).
 const SEQ = 0; // job number, written by the caller
 const DONE = 1; // the job number the worker finished
-const READY = 2; // 1 once the worker runs; -1 when it failed
+const READY = 2; // 1 once the worker runs (a worker that fails ends with an 'error' event)
 const ARGS = 3; // 7 arguments of gemm
 const SLOTS = ARGS + 7;
 /** How long a worker spins for the next product before it sleeps, and the caller for a worker's rows. */
@@ -120,14 +117,7 @@ const WORKER = `
 const { workerData } = require('node:worker_threads');
 const { memory, module, control } = workerData;
 const c = new Int32Array(control);
-let gemm;
-try {
-  gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
-} catch (e) {
-  Atomics.store(c, ${READY}, -1);
-  Atomics.notify(c, ${READY});
-  throw e;
-}
+const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
 Atomics.store(c, ${READY}, 1);
 let seen = 0;
 for (;;) {
@@ -216,29 +206,43 @@ function settled(p: Pool): boolean {
 
 /** Rows [0, rows) of C = A·B, split in blocks of 4 rows between the live workers and this thread. */
 function run(p: Pool, a: number, b: number, c: number, k: number, n: number, rows: number): void {
-  const live = rows * k * n >= 1 << 18 ? p.helpers.filter((h) => h.alive) : [];
-  const blocks = rows / 4;
-  const parts = live.length + 1;
-  const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((blocks * i) / parts) * 4);
+  const k4 = k * 4;
+  const n4 = n * 4;
+  // small products on this thread alone; otherwise worker w takes part w, this thread the last
+  const parts = rows * k * n >= 1 << 18 ? p.helpers.reduce((count, h) => count + (h.alive ? 1 : 0), 1) : 1;
+  const bound = (part: number) => Math.round((rows / 4) * (part / parts)) * 4;
   p.seq = (p.seq + 1) | 0;
-  live.forEach((h, w) => {
-    h.control.set([a, b, c, k * 4, n * 4, bounds[w]!, bounds[w + 1]!], ARGS);
-    Atomics.store(h.control, SEQ, p.seq);
-    Atomics.notify(h.control, SEQ);
-  });
-  // this thread takes the last part
-  p.gemm(a, b, c, k * 4, n * 4, bounds[parts - 1]!, rows);
-  live.forEach((h, w) => {
-    // spin (the rows take well under a millisecond more), then sleep in 1 s slices, checking the worker
+  let part = 0;
+  for (const h of p.helpers) {
+    if (parts === 1 || !h.alive) continue;
+    const ctl = h.control;
+    ctl[ARGS] = a;
+    ctl[ARGS + 1] = b;
+    ctl[ARGS + 2] = c;
+    ctl[ARGS + 3] = k4;
+    ctl[ARGS + 4] = n4;
+    ctl[ARGS + 5] = bound(part);
+    ctl[ARGS + 6] = bound(++part);
+    Atomics.store(ctl, SEQ, p.seq);
+    Atomics.notify(ctl, SEQ);
+  }
+  p.gemm(a, b, c, k4, n4, bound(part), rows);
+  // wait for each worker: spin (its rows take well under a millisecond more), then sleep in 1 s
+  // slices; a worker that is gone has its rows computed here
+  part = 0;
+  for (const h of p.helpers) {
+    if (parts === 1 || Atomics.load(h.control, SEQ) !== p.seq) continue;
+    const from = bound(part);
+    const to = bound(++part);
     const until = performance.now() + CALLER_SPIN_MS;
     while (Atomics.load(h.control, DONE) !== p.seq) {
       if (performance.now() < until) continue;
       if (Atomics.wait(h.control, DONE, Atomics.load(h.control, DONE), 1000) === 'timed-out' && h.dead) {
-        p.gemm(a, b, c, k * 4, n * 4, bounds[w]!, bounds[w + 1]!); // the worker is gone: its rows here
-        return;
+        p.gemm(a, b, c, k4, n4, from, to);
+        break;
       }
     }
-  });
+  }
 }
 
 const matMul = kernelReplacement('BatchMatMul', 'wasm', (stock) =>

@@ -34,8 +34,9 @@ import {
  *   (truncation below 2e−9 relative), no cancellation for small t.
  * σ(ℓ) = 1 / (1 + t) for ℓ ≥ 0, t / (1 + t) otherwise, with the same t = exp(−|ℓ|).
  * Float32 throughout; the results agree with tfjs's kernels to a few units in the last place
- * (bernoulli-kernel.test.ts), not to the bit, which is why they are opt-in (VAELAB_FUSED_KERNELS=1
- * or core's setFusedKernels(true)): a training run's losses move in their last digits.
+ * (bernoulli-kernel.test.ts), not to the bit, which is why they are opt-in (VAELAB_FUSED_KERNELS=1,
+ * core's setFusedKernels(true), or the CLI's VAELAB_NATIVE=1): a training run's losses move in
+ * their last digits.
  */
 
 const LOG2E = 1.4426950408889634;
